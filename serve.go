@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/xinling/xinling/server"
+	"github.com/xinling/xinling/server/store"
+)
+
+// appFlags collects repeated --app APPID:CERT.
+type appFlags map[string]string
+
+func (a appFlags) String() string { return fmt.Sprint(map[string]string(a)) }
+
+func (a appFlags) Set(v string) error {
+	id, cert, ok := strings.Cut(v, ":")
+	if !ok || id == "" || cert == "" {
+		return fmt.Errorf("want APPID:CERTIFICATE, got %q", v)
+	}
+	a[id] = cert
+	return nil
+}
+
+func serveCmd(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:9470", "address to listen on (port 0 picks a free one)")
+	data := fs.String("data", "", "directory of the durable store (attributes, offline messages); empty keeps state in memory")
+	apps := appFlags{}
+	fs.Var(apps, "app", "register an app with its certificate, APPID:CERT (repeatable); its logins need a token")
+	closed := fs.Bool("closed", false, "refuse apps not registered with --app")
+	grace := fs.Duration("grace", 30*time.Second, "how long a dropped session waits to be resumed")
+	heartbeat := fs.Duration("heartbeat", 5*time.Second, "client ping interval; a connection silent for 3× is dead")
+	channelTTL := fs.Duration("channel-ttl", 7200*time.Second, "default _channel_ttl: how long an empty channel keeps its attributes")
+	userRate := fs.Int("user-rate", 60, "messages per second per user (peer and channel together)")
+	channelRate := fs.Int("channel-rate", 200, "messages per second per channel (unless _sendmsg_limit)")
+	maxMembers := fs.Int("max-members", 10000, "members per channel")
+	queueMax := fs.Int("queue-max", 1000, "offline peer messages kept per account")
+	queueTTL := fs.Duration("queue-ttl", 24*time.Hour, "how long offline peer messages are kept")
+	verbose := fs.Bool("v", false, "log debug detail")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	var st store.Store = store.Memory()
+	if *data != "" {
+		var err error
+		if st, err = store.Open(*data); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	} else {
+		log.Warn("no --data: attributes and offline messages are kept in memory and lost on exit")
+	}
+	defer st.Close()
+
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	node := server.New(server.Config{
+		Apps: apps, Closed: *closed, Store: st, Logger: log,
+		Grace: *grace, Heartbeat: *heartbeat, ChannelTTL: *channelTTL,
+		UserRate: *userRate, ChannelRate: *channelRate, MaxMembers: *maxMembers,
+		QueueMax: *queueMax, QueueTTL: *queueTTL,
+	})
+	fmt.Printf("listening on ws://%s\n", l.Addr())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- node.Serve(l) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if serr := node.Shutdown(sctx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
+		log.Error("shutdown", "err", serr)
+	}
+	if err == nil {
+		err = <-served
+	}
+	return err
+}

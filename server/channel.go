@@ -1,0 +1,244 @@
+package server
+
+import (
+	"container/list"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/xinling/xinling/sdk/wire"
+)
+
+// member is one session in a channel.
+type member struct {
+	sess *Session
+	uid  uint32
+	el   *list.Element // in Channel.recent
+}
+
+// histEntry is a channel push kept so a resuming session can catch up.
+type histEntry struct {
+	off   uint64
+	frame []byte
+}
+
+// Channel is one channel of one app. Every change to it happens under mu,
+// and every push is encoded once and handed to each member in offset order
+// while mu is held, so all members see one order.
+type Channel struct {
+	node *Node
+	app  string
+	name string
+
+	mu         sync.Mutex
+	dead       bool // removed from the hub; callers must look it up again
+	changed    bool // members or attributes changed: an empty channel's TTL starts anew
+	members    map[string]*member
+	recent     *list.List // accounts, most recently joined first
+	nextUID    uint32
+	off        uint64
+	hist       []histEntry // ring, oldest first
+	attrs      map[string]string
+	msgLimiter *rate.Limiter
+	attrLimits map[string]*rate.Limiter
+	totalJoins int
+	numChanged bool
+	totalDirty bool
+	autoTimer  *time.Timer
+	autoEvery  time.Duration
+}
+
+func (c *Channel) special() bool { return wire.IsSpecialChannel(c.name) }
+
+// pushLocked encodes a channel-stream push once, records it in the history
+// and hands it to every member. mu must be held.
+func (c *Channel) pushLocked(op string, d any) {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		c.node.log.Error("encode channel push", "op", op, "err", err)
+		return
+	}
+	c.off++
+	b, _ := json.Marshal(&wire.Frame{Op: op, Off: c.off, D: raw})
+	if len(c.hist) >= c.node.cfg.ChannelHistory {
+		copy(c.hist, c.hist[1:])
+		c.hist = c.hist[:len(c.hist)-1]
+	}
+	c.hist = append(c.hist, histEntry{off: c.off, frame: b})
+	for _, m := range c.members {
+		m.sess.deliverChannel(b)
+	}
+	c.node.metrics.deliveries.Add(uint64(len(c.members)))
+}
+
+// replayLocked returns the pushes after off, or false when the history no
+// longer reaches back that far.
+func (c *Channel) replayLocked(off uint64) ([][]byte, bool) {
+	if off >= c.off {
+		return nil, true
+	}
+	if len(c.hist) == 0 || c.hist[0].off > off+1 {
+		return nil, false
+	}
+	i := sort.Search(len(c.hist), func(i int) bool { return c.hist[i].off > off })
+	out := make([][]byte, 0, len(c.hist)-i)
+	for _, h := range c.hist[i:] {
+		out = append(out, h.frame)
+	}
+	return out, true
+}
+
+// snapshotLocked is the state a joiner receives.
+func (c *Channel) snapshotLocked(uid uint32) *wire.JoinRes {
+	res := &wire.JoinRes{Channel: c.name, UID: uid, Off: c.off, Members: []wire.Member{}, Attrs: []wire.Attr{}}
+	for e := c.recent.Front(); e != nil && len(res.Members) < 200; e = e.Next() {
+		acct := e.Value.(string)
+		res.Members = append(res.Members, wire.Member{Account: acct, UID: c.members[acct].uid})
+	}
+	res.Attrs = c.attrListLocked()
+	return res
+}
+
+// attrListLocked lists the attributes sorted by name, with the server-kept
+// _member_num (and _total_member_num when enabled).
+func (c *Channel) attrListLocked() []wire.Attr {
+	out := make([]wire.Attr, 0, len(c.attrs)+2)
+	for k, v := range c.attrs {
+		out = append(out, wire.Attr{Name: k, Value: v})
+	}
+	out = append(out, wire.Attr{Name: wire.AttrMemberNum, Value: strconv.Itoa(len(c.members))})
+	if c.intAttr(wire.AttrAutoUpdateTotal, 0) != 0 {
+		out = append(out, wire.Attr{Name: wire.AttrTotalMemberNum, Value: strconv.Itoa(c.totalJoins)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (c *Channel) intAttr(name string, def int) int {
+	v, ok := c.attrs[name]
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+func (c *Channel) notifyMembership() bool { return c.intAttr(wire.AttrUserNotify, 1) != 0 }
+
+// recentAccounts lists up to max accounts, most recent first.
+func (c *Channel) recentAccounts(max int) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, min(max, len(c.members)))
+	for e := c.recent.Front(); e != nil && len(out) < max; e = e.Next() {
+		out = append(out, e.Value.(string))
+	}
+	return out
+}
+
+// addLocked makes sess a member and tells the others.
+func (c *Channel) addLocked(sess *Session) *member {
+	c.nextUID++
+	m := &member{sess: sess, uid: c.nextUID}
+	m.el = c.recent.PushFront(sess.account)
+	c.members[sess.account] = m
+	c.totalJoins++
+	c.changed = true
+	c.numChanged = true
+	c.totalDirty = true
+	if c.notifyMembership() {
+		c.pushLocked(wire.PushUserJoined, wire.ChannelUser{Channel: c.name, Account: sess.account, UID: m.uid})
+	}
+	return m
+}
+
+// removeLocked takes sess out and tells the others; false if it was not a member.
+func (c *Channel) removeLocked(sess *Session) bool {
+	m, ok := c.members[sess.account]
+	if !ok || m.sess != sess {
+		return false
+	}
+	delete(c.members, sess.account)
+	c.recent.Remove(m.el)
+	c.numChanged = true
+	if c.notifyMembership() {
+		c.pushLocked(wire.PushUserLeft, wire.ChannelUser{Channel: c.name, Account: sess.account, UID: m.uid})
+	}
+	return true
+}
+
+// allowMessage applies the channel's message rate (_sendmsg_limit or the default).
+func (c *Channel) allowMessageLocked() bool {
+	limit := c.intAttr(wire.AttrSendMsgLimit, c.node.cfg.ChannelRate)
+	if limit <= 0 {
+		return false
+	}
+	if c.msgLimiter == nil || int(c.msgLimiter.Limit()) != limit {
+		c.msgLimiter = rate.NewLimiter(rate.Limit(limit), limit)
+	}
+	return c.msgLimiter.Allow()
+}
+
+// allowAttrLocked applies _setattr_limit to one attribute.
+func (c *Channel) allowAttrLocked(name string) bool {
+	limit := c.intAttr(wire.AttrSetAttrLimit, 0)
+	if limit <= 0 {
+		return true
+	}
+	l := c.attrLimits[name]
+	if l == nil || int(l.Limit()) != limit {
+		l = rate.NewLimiter(rate.Limit(limit), limit)
+		c.attrLimits[name] = l
+	}
+	return l.Allow()
+}
+
+// scheduleAutoUpdateLocked (re)arms the _member_num auto-update timer after
+// the attributes changed.
+func (c *Channel) scheduleAutoUpdateLocked() {
+	every := time.Duration(c.intAttr(wire.AttrAutoUpdateNum, 0)) * time.Second
+	if every == c.autoEvery {
+		return
+	}
+	c.autoEvery = every
+	if c.autoTimer != nil {
+		c.autoTimer.Stop()
+		c.autoTimer = nil
+	}
+	if every > 0 {
+		c.autoTimer = time.AfterFunc(every, c.autoUpdate)
+	}
+}
+
+// autoUpdate pushes _member_num (and _total_member_num) if membership changed.
+func (c *Channel) autoUpdate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.autoEvery <= 0 {
+		return
+	}
+	if c.numChanged {
+		c.numChanged = false
+		c.pushLocked(wire.PushAttrUpdated, wire.AttrUpdate{Channel: c.name, Name: wire.AttrMemberNum, Value: strconv.Itoa(len(c.members)), Type: "update"})
+	}
+	if c.totalDirty && c.intAttr(wire.AttrAutoUpdateTotal, 0) != 0 {
+		c.totalDirty = false
+		c.pushLocked(wire.PushAttrUpdated, wire.AttrUpdate{Channel: c.name, Name: wire.AttrTotalMemberNum, Value: strconv.Itoa(c.totalJoins), Type: "update"})
+	}
+	c.autoTimer = time.AfterFunc(c.autoEvery, c.autoUpdate)
+}
+
+func (c *Channel) stopTimersLocked() {
+	if c.autoTimer != nil {
+		c.autoTimer.Stop()
+		c.autoTimer = nil
+	}
+	c.autoEvery = 0
+}

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"errors"
+	"time"
+
+	"github.com/xinling/xinling/sdk/wire"
+	"github.com/xinling/xinling/server/store"
+	"github.com/xinling/xinling/token"
+)
+
+// authenticate applies SPEC.md "Token" and the --closed rule.
+func (n *Node) authenticate(req *wire.LoginReq, checkExpiry bool) *wire.Error {
+	if req.Proto != wire.Version {
+		return wire.Errf(wire.LoginOldVersion, "protocol version %d is not supported; this server speaks %d", req.Proto, wire.Version)
+	}
+	if e := wire.CheckName("app id", req.App); e != nil {
+		return wire.Errf(wire.LoginFailed, "%s", e.Msg)
+	}
+	if e := wire.CheckName("account", req.Account); e != nil {
+		return wire.Errf(wire.LoginInvalidUser, "%s", e.Msg)
+	}
+	cert, registered := n.cfg.Apps[req.App]
+	if !registered {
+		if n.cfg.Closed {
+			return wire.Errf(wire.LoginFailed, "app %q is not registered on this server", req.App)
+		}
+		return nil
+	}
+	if cert == "" {
+		return nil
+	}
+	now := time.Now()
+	if !checkExpiry {
+		now = time.Unix(0, 0)
+	}
+	switch err := token.Verify(req.Token, req.App, cert, req.Account, now); {
+	case errors.Is(err, token.ErrExpired):
+		return wire.Errf(wire.LoginTokenExpired, "the token expired")
+	case err != nil:
+		return wire.Errf(wire.LoginTokenWrong, "the token is not valid for this app and account")
+	}
+	return nil
+}
+
+// login opens or resumes the session of c.
+func (c *Conn) login(f *wire.Frame) {
+	n := c.node
+	if c.session() != nil {
+		c.replyErr(f.ID, wire.Errf(wire.LoginAlready, "already logged in on this connection"))
+		return
+	}
+	var req wire.LoginReq
+	if err := f.Decode(&req); err != nil {
+		c.replyErr(f.ID, wire.Errf(wire.LoginFailed, "%v", err))
+		return
+	}
+	if e := n.authenticate(&req, req.Resume == nil); e != nil {
+		n.metrics.loginFailures.Add(1)
+		c.replyErr(f.ID, e)
+		return
+	}
+	n.metrics.logins.Add(1)
+	if req.Resume != nil && c.resume(f.ID, &req) {
+		return
+	}
+	k := key{req.App, req.Account}
+	s := newSession(n, newID(), req.App, req.Account)
+	s.conn = c
+	// Pushes to the new session may start as soon as it is in the hub; the
+	// answer is queued first so the client sees it before any of them.
+	c.reply(f.ID, wire.LoginRes{Session: s.id, Fd: c.fd, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond)})
+	c.mu.Lock()
+	c.sess = s
+	c.mu.Unlock()
+	_ = c.ws.SetReadDeadline(time.Now().Add(3 * n.cfg.Heartbeat))
+	if old, ok := n.sessions.swap(k, s); ok {
+		n.endSession(old, endKicked)
+	}
+	n.announce(req.App, wire.ChannelUserOnline, map[string]any{"type": "login", "account": req.Account, "ts": time.Now().UnixMilli()})
+	n.deliverQueued(s)
+}
+
+// resume attaches c to the session the client names, replaying what it
+// missed; false when that session is gone (the client then gets a new one).
+func (c *Conn) resume(id uint64, req *wire.LoginReq) bool {
+	n := c.node
+	s, ok := n.sessions.get(key{req.App, req.Account})
+	if !ok || s.id != req.Resume.Session {
+		return false
+	}
+	for {
+		ch := s.currentChannel()
+		if ch != nil {
+			ch.mu.Lock()
+		}
+		s.mu.Lock()
+		if s.ended {
+			s.mu.Unlock()
+			if ch != nil {
+				ch.mu.Unlock()
+			}
+			return false
+		}
+		if s.channel != ch {
+			s.mu.Unlock()
+			if ch != nil {
+				ch.mu.Unlock()
+			}
+			continue // it changed channel meanwhile; lock the right one
+		}
+		if s.grace != nil {
+			s.grace.Stop()
+			s.grace = nil
+		}
+		old := s.conn
+		s.conn = c
+		c.reply(id, wire.LoginRes{Session: s.id, Fd: c.fd, Resumed: true, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond)})
+		// User stream: drop what the client has, resend the rest.
+		i := 0
+		for i < len(s.backlog) && s.backlog[i].seq <= req.Resume.Seq {
+			i++
+		}
+		acked := s.backlog[:i]
+		s.backlog = append(s.backlog[:0:0], s.backlog[i:]...)
+		for _, p := range s.backlog {
+			c.send(p.frame)
+		}
+		// Channel stream: replay from history, or send the state afresh.
+		switch {
+		case ch != nil && req.Resume.Channel == ch.name:
+			if frames, ok := ch.replayLocked(req.Resume.Off); ok {
+				for _, b := range frames {
+					c.send(b)
+				}
+			} else {
+				c.send(wire.MustEncode(0, wire.PushChannelSnap, ch.snapshotLocked(ch.members[s.account].uid)))
+			}
+		case ch != nil:
+			c.send(wire.MustEncode(0, wire.PushChannelSnap, ch.snapshotLocked(ch.members[s.account].uid)))
+		case req.Resume.Channel != "":
+			c.send(wire.MustEncode(0, wire.PushChannelGone, wire.ChannelGone{Channel: req.Resume.Channel, Code: wire.LeaveChannelDisconn}))
+		}
+		s.mu.Unlock()
+		if ch != nil {
+			ch.mu.Unlock()
+		}
+		c.mu.Lock()
+		c.sess = s
+		c.mu.Unlock()
+		_ = c.ws.SetReadDeadline(time.Now().Add(3 * n.cfg.Heartbeat))
+		if old != nil && old != c {
+			old.mu.Lock()
+			old.sess = nil // its end must not detach the session we now hold
+			old.mu.Unlock()
+			old.close()
+		}
+		n.dequeueAcked(s, acked)
+		return true
+	}
+}
+
+func (n *Node) dequeueAcked(s *Session, acked []userPush) {
+	var maxKey uint64
+	for _, p := range acked {
+		maxKey = max(maxKey, p.queueKey)
+	}
+	if maxKey > 0 {
+		if err := n.store.Dequeue(s.app, s.account, maxKey); err != nil {
+			n.log.Error("dequeue offline messages", "account", s.account, "err", err)
+		}
+	}
+}
+
+// deliverQueued pushes the account's offline messages, in order; they leave
+// the store when the client acknowledges them.
+func (n *Node) deliverQueued(s *Session) {
+	msgs, err := n.store.Queue(s.app, s.account, n.cfg.QueueTTL)
+	if err != nil {
+		n.log.Error("read offline queue", "account", s.account, "err", err)
+		return
+	}
+	for i := range msgs {
+		m := msgs[i]
+		if !s.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: m.From, Msg: m.Msg, TS: m.TS}, &store.Queued{From: m.From, Msg: m.Msg, MID: m.MID, TS: m.TS}, m.Key) {
+			return
+		}
+	}
+}
+
+// logout ends the session at the client's request.
+func (c *Conn) logout(f *wire.Frame, s *Session) {
+	var req wire.PingReq
+	if f.Decode(&req) == nil && req.Ack > 0 {
+		s.ack(req.Ack)
+	}
+	c.reply(f.ID, nil)
+	c.mu.Lock()
+	c.sess = nil
+	c.mu.Unlock()
+	c.node.endSession(s, endLogout)
+	c.closeAfterFlush()
+}

@@ -1,0 +1,320 @@
+// Package server is the xinling signaling server: sessions, channels,
+// attributes, peer messages and RPC over the wire protocol of sdk/wire.
+//
+// A Node holds sharded maps of sessions and channels (the in-process engine
+// for presence and delivery) and a store.Store for durable state.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/xinling/xinling/sdk/wire"
+	"github.com/xinling/xinling/server/store"
+)
+
+// Node is one signaling server.
+type Node struct {
+	cfg   Config
+	store store.Store
+	log   *slog.Logger
+
+	sessions *shardedMap[*Session]
+	channels *shardedMap[*Channel]
+	conns    sync.Map // *Conn → struct{}
+	fds      atomic.Int64
+	metrics  metrics
+
+	upgrader websocket.Upgrader
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// New makes a node; Close releases it (and its store).
+func New(cfg Config) *Node {
+	c := cfg.withDefaults()
+	n := &Node{
+		cfg:      c,
+		store:    c.Store,
+		log:      c.Logger,
+		sessions: newShardedMap[*Session](),
+		channels: newShardedMap[*Channel](),
+		stop:     make(chan struct{}),
+	}
+	n.upgrader = websocket.Upgrader{
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		CheckOrigin:     func(*http.Request) bool { return true },
+	}
+	n.wg.Add(1)
+	go n.janitor()
+	return n
+}
+
+// ServeHTTP upgrades a request on any path to the signaling WebSocket;
+// /healthz answers plain HTTP.
+func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	select {
+	case <-n.stop:
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	ws, err := n.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered the client
+	}
+	c := newConn(n, ws, int(n.fds.Add(1)), r.RemoteAddr)
+	n.conns.Store(c, struct{}{})
+	n.wg.Add(2)
+	go func() { defer n.wg.Done(); c.writeLoop() }()
+	go func() { defer n.wg.Done(); c.readLoop() }()
+}
+
+// Serve accepts connections on l until Shutdown.
+func (n *Node) Serve(l net.Listener) error {
+	srv := &http.Server{Handler: n, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-n.stop
+		_ = srv.Close()
+	}()
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown tells every client to go away, closes every connection and stops
+// the node's goroutines. Sessions end without being resumable here; durable
+// state is already in the store, which the caller closes.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.stopOnce.Do(func() {
+		close(n.stop)
+		goaway := wire.MustEncode(0, wire.PushGoAway, wire.GoAway{Reason: "server shutting down"})
+		n.conns.Range(func(k, _ any) bool {
+			c := k.(*Conn)
+			c.send(goaway)
+			c.closeAfterFlush()
+			return true
+		})
+		// Spill what was sent to sessions but not yet acknowledged, so a
+		// restart on the same store still delivers it.
+		n.sessions.each(func(s *Session) { n.spill(s) })
+	})
+	done := make(chan struct{})
+	go func() { n.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		n.conns.Range(func(k, _ any) bool { k.(*Conn).close(); return true })
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (n *Node) janitor() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.cfg.JanitorEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case now := <-t.C:
+			gone, err := n.store.ExpireChannels(now)
+			if err != nil {
+				n.log.Error("expire channels", "err", err)
+				continue
+			}
+			for _, g := range gone {
+				n.log.Info("channel expired", "app", g[0], "channel", g[1])
+				if ch, ok := n.channels.get(key{g[0], g[1]}); ok {
+					ch.mu.Lock()
+					if len(ch.members) == 0 {
+						clear(ch.attrs)
+					}
+					ch.mu.Unlock()
+				}
+			}
+		}
+	}
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// endReason says why a session ends, which decides what its channel hears.
+type endReason int
+
+const (
+	endLogout endReason = iota // the client logged out
+	endGrace                   // the connection was lost and not resumed in time
+	endKicked                  // the account logged in elsewhere
+)
+
+// endSession removes a session for good: it leaves its channel, is announced
+// as logged out, and whatever it was sent but never acknowledged goes to the
+// offline queue.
+func (n *Node) endSession(s *Session, why endReason) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	if s.grace != nil {
+		s.grace.Stop()
+	}
+	conn := s.conn
+	s.conn = nil
+	s.mu.Unlock()
+
+	n.sessions.deleteIf(key{s.app, s.account}, func(v *Session) bool { return v == s })
+	if ch := s.currentChannel(); ch != nil {
+		n.leave(s, ch)
+	}
+	n.spill(s)
+	if why == endKicked && conn != nil {
+		conn.send(wire.MustEncode(0, wire.PushKicked, wire.Kicked{Code: wire.LogoutKicked, Reason: "the account logged in elsewhere"}))
+		conn.closeAfterFlush()
+	}
+	n.announce(s.app, wire.ChannelUserOnline, map[string]any{"type": "logout", "account": s.account, "ts": time.Now().UnixMilli()})
+	n.log.Debug("session ended", "app", s.app, "account", s.account, "why", why)
+}
+
+// spill moves unacknowledged live peer messages of a session to the durable
+// offline queue (those that came from the queue are still there).
+func (n *Node) spill(s *Session) {
+	s.mu.Lock()
+	backlog := s.backlog
+	s.backlog = nil
+	s.mu.Unlock()
+	for _, p := range backlog {
+		if p.peer == nil || p.queueKey != 0 {
+			continue
+		}
+		if _, err := n.store.Enqueue(s.app, s.account, *p.peer, n.cfg.QueueMax, n.cfg.QueueTTL); err != nil {
+			n.log.Error("spill to offline queue", "app", s.app, "account", s.account, "err", err)
+		}
+	}
+}
+
+// channel returns the channel object, creating it (and loading its
+// attributes) when absent. The caller locks it and must check dead.
+func (n *Node) channel(app, name string) (*Channel, error) {
+	k := key{app, name}
+	if ch, ok := n.channels.get(k); ok {
+		return ch, nil
+	}
+	attrs, err := n.store.ChannelAttrs(app, name)
+	if err != nil {
+		return nil, fmt.Errorf("load channel %q: %w", name, err)
+	}
+	return n.channels.getOrCreate(k, func() *Channel {
+		return &Channel{
+			node:       n,
+			app:        app,
+			name:       name,
+			members:    make(map[string]*member),
+			recent:     newList(),
+			attrs:      attrs,
+			attrLimits: make(map[string]*rate.Limiter),
+		}
+	}), nil
+}
+
+// withChannel runs fn with the channel locked, creating it if needed, and
+// drops it from memory afterwards if it has no members (its attributes live
+// on in the store until its TTL runs out).
+func (n *Node) withChannel(app, name string, fn func(ch *Channel)) error {
+	for {
+		ch, err := n.channel(app, name)
+		if err != nil {
+			return err
+		}
+		ch.mu.Lock()
+		if ch.dead {
+			ch.mu.Unlock()
+			continue
+		}
+		fn(ch)
+		n.releaseLocked(ch)
+		ch.mu.Unlock()
+		return nil
+	}
+}
+
+// releaseLocked removes an empty channel from the hub and starts its TTL.
+func (n *Node) releaseLocked(ch *Channel) {
+	if len(ch.members) > 0 || ch.special() {
+		return
+	}
+	ch.dead = true
+	ch.stopTimersLocked()
+	n.channels.deleteIf(key{ch.app, ch.name}, func(v *Channel) bool { return v == ch })
+	if ch.changed && len(ch.attrs) > 0 {
+		ttl := n.cfg.ChannelTTL
+		if s := ch.intAttr(wire.AttrChannelTTL, -1); s >= 0 {
+			ttl = time.Duration(s) * time.Second
+		}
+		if err := n.store.SetChannelExpiry(ch.app, ch.name, time.Now().Add(ttl)); err != nil {
+			n.log.Error("set channel expiry", "channel", ch.name, "err", err)
+		}
+	}
+}
+
+// announce sends a server message on a special channel, from account "".
+func (n *Node) announce(app, special string, v map[string]any) {
+	ch, ok := n.channels.get(key{app, special})
+	if !ok {
+		return // nobody listens
+	}
+	b, _ := jsonMarshal(v)
+	ch.mu.Lock()
+	if !ch.dead {
+		ch.pushLocked(wire.PushChannelMsg, wire.ChannelMsg{Channel: special, Msg: string(b)})
+	}
+	ch.mu.Unlock()
+}
+
+// leave takes a session out of a channel, for a leave, a logout or a lost session.
+func (n *Node) leave(s *Session, ch *Channel) bool {
+	ch.mu.Lock()
+	removed := false
+	if !ch.dead {
+		removed = ch.removeLocked(s)
+		n.releaseLocked(ch)
+	}
+	ch.mu.Unlock()
+	s.mu.Lock()
+	if s.channel == ch {
+		s.channel = nil
+	}
+	s.mu.Unlock()
+	if removed {
+		n.announce(s.app, wire.ChannelEvents, map[string]any{"type": "leave", "channel": ch.name, "account": s.account, "ts": time.Now().UnixMilli()})
+	}
+	return removed
+}

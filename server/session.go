@@ -1,0 +1,170 @@
+package server
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/xinling/xinling/sdk/wire"
+	"github.com/xinling/xinling/server/store"
+)
+
+// userPush is a user-stream push kept until the client acknowledges it.
+type userPush struct {
+	seq      uint64
+	frame    []byte
+	peer     *store.Queued // a peer message: spilled to the offline queue if never acknowledged
+	queueKey uint64        // non-zero: it came from the offline queue under this key
+}
+
+// Session is a logged-in account. It outlives its connection by the grace
+// period, so a client that reconnects in time resumes it without loss.
+type Session struct {
+	node    *Node
+	id      string
+	app     string
+	account string
+	limiter *rate.Limiter // the per-user message limit, peer and channel together
+
+	mu      sync.Mutex
+	conn    *Conn      // nil while detached
+	channel *Channel   // the one channel the session is in, or nil
+	seq     uint64     // last user-stream seq assigned
+	backlog []userPush // unacknowledged user-stream pushes, in seq order
+	grace   *time.Timer
+	ended   bool
+	mids    map[string]struct{} // recent message ids, to answer a resent send once
+	midRing []string
+}
+
+const recentMIDs = 1024
+
+func newSession(n *Node, id, app, account string) *Session {
+	return &Session{
+		node:    n,
+		id:      id,
+		app:     app,
+		account: account,
+		limiter: rate.NewLimiter(rate.Limit(n.cfg.UserRate), n.cfg.UserRate),
+		mids:    make(map[string]struct{}),
+	}
+}
+
+// seenMID records a message id and reports whether it was already seen.
+func (s *Session) seenMID(mid string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.mids[mid]; ok {
+		return true
+	}
+	s.mids[mid] = struct{}{}
+	s.midRing = append(s.midRing, mid)
+	if len(s.midRing) > recentMIDs {
+		delete(s.mids, s.midRing[0])
+		s.midRing = s.midRing[1:]
+	}
+	return false
+}
+
+// forgetMID lets a send whose id was recorded be retried after it failed.
+func (s *Session) forgetMID(mid string) {
+	s.mu.Lock()
+	delete(s.mids, mid)
+	s.mu.Unlock()
+}
+
+// pushUser appends a push to the user stream and sends it if connected.
+// It reports false when the session has ended (the caller must then keep the
+// message elsewhere).
+func (s *Session) pushUser(op string, d any, peer *store.Queued, queueKey uint64) bool {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		s.node.log.Error("encode push", "op", op, "err", err)
+		return false
+	}
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return false
+	}
+	if len(s.backlog) >= s.node.cfg.UserBacklog {
+		// The client has stopped acknowledging: end the connection; the
+		// backlog is kept for a resume, and spilled if none comes.
+		c := s.conn
+		s.mu.Unlock()
+		if c != nil {
+			c.close()
+		}
+		return false
+	}
+	s.seq++
+	b, _ := json.Marshal(&wire.Frame{Op: op, Seq: s.seq, D: raw})
+	s.backlog = append(s.backlog, userPush{seq: s.seq, frame: b, peer: peer, queueKey: queueKey})
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
+		c.send(b)
+	}
+	return true
+}
+
+// ack drops acknowledged pushes and removes acknowledged offline messages from the store.
+func (s *Session) ack(seq uint64) {
+	s.mu.Lock()
+	var maxKey uint64
+	n := 0
+	for n < len(s.backlog) && s.backlog[n].seq <= seq {
+		if k := s.backlog[n].queueKey; k > maxKey {
+			maxKey = k
+		}
+		n++
+	}
+	s.backlog = append(s.backlog[:0:0], s.backlog[n:]...)
+	s.mu.Unlock()
+	if maxKey > 0 {
+		if err := s.node.store.Dequeue(s.app, s.account, maxKey); err != nil {
+			s.node.log.Error("dequeue offline messages", "app", s.app, "account", s.account, "err", err)
+		}
+	}
+}
+
+// deliverChannel sends a channel push; called with the channel locked, so
+// every member sees the same order. A detached session gets it from the
+// channel's history when it resumes.
+func (s *Session) deliverChannel(b []byte) {
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
+		c.send(b)
+	}
+}
+
+// detach is called when the session's connection ends: the session waits
+// for a resume until the grace period is over.
+func (s *Session) detach(c *Conn) {
+	s.mu.Lock()
+	if s.conn != c || s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.conn = nil
+	s.grace = time.AfterFunc(s.node.cfg.Grace, func() { s.node.endSession(s, endGrace) })
+	s.mu.Unlock()
+	s.node.log.Debug("session detached", "app", s.app, "account", s.account)
+}
+
+// currentChannel returns the session's channel.
+func (s *Session) currentChannel() *Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.channel
+}
+
+func (s *Session) connected() *Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn
+}
