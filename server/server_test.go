@@ -1,0 +1,206 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/xinling/xinling/sdk/wire"
+	"github.com/xinling/xinling/server/store"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testNode starts a node behind a real HTTP server on loopback.
+func testNode(t testing.TB, cfg Config) (*Node, string) {
+	t.Helper()
+	if cfg.Store == nil {
+		cfg.Store = store.Memory()
+	}
+	n := New(cfg)
+	hs := httptest.NewServer(n)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = n.Shutdown(ctx)
+		hs.Close()
+	})
+	return n, "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+}
+
+// raw is a client speaking the wire protocol directly.
+type raw struct {
+	t      testing.TB
+	ws     *websocket.Conn
+	nextID uint64
+	queue  []wire.Frame
+}
+
+func dialRaw(t testing.TB, url string) *raw {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return &raw{t: t, ws: ws}
+}
+
+func (r *raw) write(b []byte) {
+	r.t.Helper()
+	if err := r.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+		r.t.Fatalf("write: %v", err)
+	}
+}
+
+// call sends a request and returns its answer, keeping pushes that arrive first.
+func (r *raw) call(op string, d any) wire.Frame {
+	r.t.Helper()
+	r.nextID++
+	id := r.nextID
+	r.write(wire.MustEncode(id, op, d))
+	return r.waitFor(func(f wire.Frame) bool { return f.Op == wire.OpResult && f.ID == id })
+}
+
+// waitFor returns the first frame (queued or new) that matches, within 5 s.
+func (r *raw) waitFor(match func(wire.Frame) bool) wire.Frame {
+	r.t.Helper()
+	for i, f := range r.queue {
+		if match(f) {
+			r.queue = append(r.queue[:i:i], r.queue[i+1:]...)
+			return f
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_ = r.ws.SetReadDeadline(deadline)
+		_, msg, err := r.ws.ReadMessage()
+		if err != nil {
+			r.t.Fatalf("waiting for a frame: %v", err)
+		}
+		frames, err := wire.Split(msg)
+		if err != nil {
+			r.t.Fatalf("bad frames from server: %v", err)
+		}
+		for i, f := range frames {
+			if match(f) {
+				r.queue = append(r.queue, frames[i+1:]...)
+				return f
+			}
+			r.queue = append(r.queue, f)
+		}
+	}
+}
+
+func (r *raw) push(op string) wire.Frame {
+	r.t.Helper()
+	return r.waitFor(func(f wire.Frame) bool { return f.Op == op })
+}
+
+func (r *raw) login(app, account string) wire.LoginRes {
+	r.t.Helper()
+	f := r.call(wire.OpLogin, wire.LoginReq{Proto: wire.Version, App: app, Account: account, Token: "_no_need_token"})
+	if f.Err != nil {
+		r.t.Fatalf("login %s: %v", account, f.Err)
+	}
+	var res wire.LoginRes
+	mustDecode(r.t, f, &res)
+	return res
+}
+
+func mustDecode(t testing.TB, f wire.Frame, v any) {
+	t.Helper()
+	if err := json.Unmarshal(f.D, v); err != nil {
+		t.Fatalf("decode %s: %v", f.Op, err)
+	}
+}
+
+func TestRequestsBeforeLoginAreRefused(t *testing.T) {
+	_, url := testNode(t, Config{})
+	c := dialRaw(t, url)
+	f := c.call(wire.OpChannelJoin, wire.ChannelReq{Channel: "x"})
+	if f.Err == nil || f.Err.Code != wire.GeneralNotLogin {
+		t.Fatalf("join before login: %+v", f)
+	}
+}
+
+func TestLoginRefusals(t *testing.T) {
+	_, url := testNode(t, Config{Apps: map[string]string{"secure": "cert"}, Closed: true})
+	cases := []struct {
+		req  wire.LoginReq
+		want wire.Code
+	}{
+		{wire.LoginReq{Proto: 99, App: "secure", Account: "a"}, wire.LoginOldVersion},
+		{wire.LoginReq{Proto: 1, App: "other", Account: "a"}, wire.LoginFailed},
+		{wire.LoginReq{Proto: 1, App: "secure", Account: "a b"}, wire.LoginInvalidUser},
+		{wire.LoginReq{Proto: 1, App: "secure", Account: "a", Token: "_no_need_token"}, wire.LoginTokenWrong},
+		{wire.LoginReq{Proto: 1, App: "secure", Account: "a", Token: "1:secure:1:0123"}, wire.LoginTokenWrong},
+	}
+	for _, tc := range cases {
+		c := dialRaw(t, url)
+		f := c.call(wire.OpLogin, tc.req)
+		if f.Err == nil || f.Err.Code != tc.want {
+			t.Errorf("login %+v: got %+v, want code %d", tc.req, f.Err, tc.want)
+		}
+	}
+}
+
+// TestMalformedInput sends what a hostile client might and checks that each
+// gets an error while the connection, and the server, keep working.
+func TestMalformedInput(t *testing.T) {
+	_, url := testNode(t, Config{})
+	c := dialRaw(t, url)
+	c.login("app", "alice")
+	bad := []string{
+		`not json`,
+		`{"op":""}`,
+		`{"id":5}`,
+		`{"id":6,"op":"no.such.op"}`,
+		`{"id":7,"op":"ch.join","d":{"ch":12}}`,
+		`{"id":8,"op":"ch.join","d":"str"}`,
+		`{"id":9,"op":"peer.send","d":{"to":"","msg":"x"}}`,
+		`{"id":10,"op":"ch.setattr","d":{"ch":"c","name":"_member_num","value":"3"}}`,
+		`{"id":11,"op":"ch.setattr","d":{"ch":"c","name":"n","value":"` + strings.Repeat("v", wire.MaxValueBytes+1) + `"}}`,
+		`{"id":12,"op":"invoke","d":{"name":"io.agora.signal.nope","req":{}}}`,
+		`{"id":13,"op":"login","d":{}}`,
+	}
+	for _, b := range bad {
+		c.write([]byte(b))
+	}
+	// Every request with an id got an error; the rest got id-0 errors.
+	for id := uint64(6); id <= 13; id++ {
+		f := c.waitFor(func(f wire.Frame) bool { return f.Op == wire.OpResult && f.ID == id })
+		if f.Err == nil {
+			t.Errorf("request %d: no error: %s", id, f.D)
+		}
+	}
+	// The session still works.
+	f := c.call(wire.OpChannelCount, wire.ChannelReq{Channel: "c"})
+	if f.Err != nil {
+		t.Fatalf("count after garbage: %v", f.Err)
+	}
+}
+
+func TestOversizeFrameClosesOnlyThatConnection(t *testing.T) {
+	_, url := testNode(t, Config{})
+	good := dialRaw(t, url)
+	good.login("app", "good")
+	bad := dialRaw(t, url)
+	bad.login("app", "bad")
+	bad.write([]byte(`{"id":1,"op":"ping","d":"` + strings.Repeat("x", wire.MaxFrameBytes) + `"}`))
+	_ = bad.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := bad.ws.ReadMessage(); err != nil {
+			break
+		}
+	}
+	if f := good.call(wire.OpUserStatus, wire.UserAttrReq{Account: "good"}); f.Err != nil {
+		t.Fatalf("other client affected: %v", f.Err)
+	}
+}
