@@ -36,7 +36,9 @@ type Channel struct {
 
 	mu         sync.Mutex
 	dead       bool // removed from the hub; callers must look it up again
-	changed    bool // members or attributes changed: an empty channel's TTL starts anew
+	changed    bool // members or attributes changed since it was last empty
+	emptySince time.Time
+	base       uint64 // offsets of this incarnation are > base
 	members    map[string]*member
 	recent     *list.List // accounts, most recently joined first
 	nextUID    uint32
@@ -50,6 +52,7 @@ type Channel struct {
 	totalDirty bool
 	autoTimer  *time.Timer
 	autoEvery  time.Duration
+	autoGen    int // a timer of an older generation does nothing
 }
 
 func (c *Channel) special() bool { return wire.IsSpecialChannel(c.name) }
@@ -81,7 +84,7 @@ func (c *Channel) replayLocked(off uint64) ([][]byte, bool) {
 	if off >= c.off {
 		return nil, true
 	}
-	if len(c.hist) == 0 || c.hist[0].off > off+1 {
+	if off < c.base || len(c.hist) == 0 || c.hist[0].off > off+1 {
 		return nil, false
 	}
 	i := sort.Search(len(c.hist), func(i int) bool { return c.hist[i].off > off })
@@ -130,17 +133,28 @@ func (c *Channel) intAttr(name string, def int) int {
 	return n
 }
 
+// ttl is how long the channel's attributes outlive its last member.
+func (c *Channel) ttl() time.Duration {
+	if s := c.intAttr(wire.AttrChannelTTL, -1); s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	return c.node.cfg.ChannelTTL
+}
+
 func (c *Channel) notifyMembership() bool { return c.intAttr(wire.AttrUserNotify, 1) != 0 }
 
-// recentAccounts lists up to max accounts, most recent first.
-func (c *Channel) recentAccounts(max int) []string {
+// recentAccounts lists up to max accounts, most recent first, and the count.
+func (c *Channel) recentAccounts(max int) ([]string, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]string, 0, min(max, len(c.members)))
+	if c.dead {
+		return out, 0
+	}
 	for e := c.recent.Front(); e != nil && len(out) < max; e = e.Next() {
 		out = append(out, e.Value.(string))
 	}
-	return out
+	return out, len(c.members)
 }
 
 // addLocked makes sess a member and tells the others.
@@ -176,9 +190,9 @@ func (c *Channel) removeLocked(sess *Session) bool {
 
 // allowMessage applies the channel's message rate (_sendmsg_limit or the default).
 func (c *Channel) allowMessageLocked() bool {
-	limit := c.intAttr(wire.AttrSendMsgLimit, c.node.cfg.ChannelRate)
+	limit := c.intAttr(wire.AttrSendMsgLimit, 0)
 	if limit <= 0 {
-		return false
+		limit = c.node.cfg.ChannelRate // 0 or unset: the server's default, as for _setattr_limit
 	}
 	if c.msgLimiter == nil || int(c.msgLimiter.Limit()) != limit {
 		c.msgLimiter = rate.NewLimiter(rate.Limit(limit), limit)
@@ -207,21 +221,19 @@ func (c *Channel) scheduleAutoUpdateLocked() {
 	if every == c.autoEvery {
 		return
 	}
+	c.stopTimersLocked()
 	c.autoEvery = every
-	if c.autoTimer != nil {
-		c.autoTimer.Stop()
-		c.autoTimer = nil
-	}
 	if every > 0 {
-		c.autoTimer = time.AfterFunc(every, c.autoUpdate)
+		gen := c.autoGen
+		c.autoTimer = time.AfterFunc(every, func() { c.autoUpdate(gen) })
 	}
 }
 
 // autoUpdate pushes _member_num (and _total_member_num) if membership changed.
-func (c *Channel) autoUpdate() {
+func (c *Channel) autoUpdate(gen int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.dead || c.autoEvery <= 0 {
+	if c.dead || c.autoEvery <= 0 || gen != c.autoGen {
 		return
 	}
 	if c.numChanged {
@@ -232,10 +244,11 @@ func (c *Channel) autoUpdate() {
 		c.totalDirty = false
 		c.pushLocked(wire.PushAttrUpdated, wire.AttrUpdate{Channel: c.name, Name: wire.AttrTotalMemberNum, Value: strconv.Itoa(c.totalJoins), Type: "update"})
 	}
-	c.autoTimer = time.AfterFunc(c.autoEvery, c.autoUpdate)
+	c.autoTimer = time.AfterFunc(c.autoEvery, func() { c.autoUpdate(gen) })
 }
 
 func (c *Channel) stopTimersLocked() {
+	c.autoGen++
 	if c.autoTimer != nil {
 		c.autoTimer.Stop()
 		c.autoTimer = nil

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -55,7 +56,7 @@ func (c *Conn) send(b []byte) {
 		c.mu.Unlock()
 		return
 	}
-	if c.queued+len(b) > c.node.cfg.OutboundBytes {
+	if c.queued > 0 && c.queued+len(b) > c.node.cfg.OutboundBytes {
 		c.mu.Unlock()
 		c.node.metrics.slowDrops.Add(1)
 		c.node.log.Warn("dropping slow client", "fd", c.fd, "addr", c.addr)
@@ -75,10 +76,18 @@ func (c *Conn) reply(id uint64, v any) {
 	if v == nil {
 		v = struct{}{}
 	}
-	c.send(wire.MustEncode(id, wire.OpResult, v))
+	c.answer(id, wire.MustEncode(id, wire.OpResult, v))
 }
 
-func (c *Conn) replyErr(id uint64, e *wire.Error) { c.send(wire.EncodeError(id, e)) }
+func (c *Conn) replyErr(id uint64, e *wire.Error) { c.answer(id, wire.EncodeError(id, e)) }
+
+// answer sends the answer to request id and, once logged in, remembers it.
+func (c *Conn) answer(id uint64, b []byte) {
+	if s := c.session(); s != nil && id != 0 {
+		s.remember(id, b)
+	}
+	c.send(b)
+}
 
 // close shuts the socket; the reader notices and detaches the session.
 func (c *Conn) close() {
@@ -190,13 +199,29 @@ func (c *Conn) readLoop() {
 		frames, err := wire.Split(msg)
 		for i := range frames {
 			c.node.metrics.framesIn.Add(1)
-			c.handle(&frames[i])
+			if !c.handleSafely(&frames[i]) {
+				return
+			}
 		}
 		if err != nil {
 			c.node.metrics.badFrames.Add(1)
 			c.send(wire.EncodeError(0, wire.Errf(wire.LogoutPacket, "%v", err)))
 		}
 	}
+}
+
+// handleSafely handles a frame; a panic is a bug of ours, logged with its
+// stack, and costs this client its connection, not the server its life.
+func (c *Conn) handleSafely(f *wire.Frame) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.node.log.Error("panic handling a frame", "op", f.Op, "fd", c.fd, "panic", r, "stack", string(debug.Stack()))
+			c.replyErr(f.ID, wire.Errf(wire.GeneralUnknown, "internal error"))
+			ok = false
+		}
+	}()
+	c.handle(f)
+	return true
 }
 
 func (c *Conn) closeAndDetach() {

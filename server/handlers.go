@@ -32,6 +32,17 @@ func (c *Conn) handle(f *wire.Frame) {
 		c.replyErr(f.ID, errLoginFirst)
 		return
 	}
+	if b, ok := s.answered(f.ID); ok {
+		c.send(b) // a request resent after a resume: answer it again, do not run it again
+		return
+	}
+	s.mu.Lock()
+	ended := s.ended
+	s.mu.Unlock()
+	if ended {
+		c.replyErr(f.ID, wire.Errf(wire.GeneralNotLogin, "the session has ended"))
+		return
+	}
 	if !c.requests.Allow() {
 		n.metrics.limited.Add(1)
 		c.replyErr(f.ID, wire.Errf(wire.GeneralFailed, "too many requests on this connection (limit %d/s)", n.cfg.RequestRate))
@@ -156,8 +167,11 @@ func (n *Node) sendPeer(s *Session, req *wire.PeerSendReq) *wire.Error {
 		return wire.Errf(wire.SendMessageOther, "rate limited: more than %d messages per second from this account", n.cfg.UserRate)
 	}
 	q := store.Queued{From: s.account, Msg: req.Msg, MID: req.MID, TS: time.Now().UnixMilli()}
+	mb := n.mailbox(s.app, req.To)
+	mb.Lock()
+	defer mb.Unlock()
 	if to, ok := n.sessions.get(key{s.app, req.To}); ok {
-		if to.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: q.From, Msg: q.Msg, TS: q.TS}, &q, 0) {
+		if to.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: q.From, Msg: q.Msg, MID: q.MID, TS: q.TS}, &q, 0) {
 			return nil
 		}
 	}
@@ -239,6 +253,13 @@ func (c *Conn) join(f *wire.Frame, s *Session) {
 		n.leave(s, cur)
 		left = cur.name
 	}
+	// A join that fails after leaving the old channel says so first.
+	fail := func(e *wire.Error) {
+		if left != "" {
+			c.send(wire.MustEncode(0, wire.PushChannelGone, wire.ChannelGone{Channel: left, Code: wire.LeaveChannelByUser}))
+		}
+		c.replyErr(f.ID, e)
+	}
 	joined := false
 	err := n.withChannel(s.app, req.Channel, func(ch *Channel) {
 		m, ok := ch.members[s.account]
@@ -247,7 +268,7 @@ func (c *Conn) join(f *wire.Frame, s *Session) {
 			return
 		}
 		if len(ch.members) >= n.cfg.MaxMembers && !ch.special() {
-			c.replyErr(f.ID, wire.Errf(wire.JoinChannelOther, "channel %s is full (%d members)", ch.name, n.cfg.MaxMembers))
+			fail(wire.Errf(wire.JoinChannelOther, "channel %s is full (%d members)", ch.name, n.cfg.MaxMembers))
 			return
 		}
 		if ok {
@@ -269,7 +290,7 @@ func (c *Conn) join(f *wire.Frame, s *Session) {
 		joined = true
 	})
 	if err != nil {
-		c.replyErr(f.ID, internal(err))
+		fail(internal(err))
 		return
 	}
 	if joined {

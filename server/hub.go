@@ -49,16 +49,21 @@ func (s *shardedMap[V]) get(k key) (V, bool) {
 }
 
 // getOrCreate returns the value under k, storing mk() first when absent.
-func (s *shardedMap[V]) getOrCreate(k key, mk func() V) V {
+// mk runs under the shard's lock, so no one sees a half-made value and no
+// two are made.
+func (s *shardedMap[V]) getOrCreate(k key, mk func() (V, error)) (V, error) {
 	sh := s.shard(k)
 	sh.Lock()
 	defer sh.Unlock()
 	v, ok := sh.m[k]
 	if !ok {
-		v = mk()
+		var err error
+		if v, err = mk(); err != nil {
+			return v, err
+		}
 		sh.m[k] = v
 	}
-	return v
+	return v, nil
 }
 
 // swap stores v under k and returns the previous value.

@@ -121,6 +121,6 @@ func (n *Node) userList(app, channel string, limit int) (int, []string) {
 	if !ok {
 		return 0, []string{}
 	}
-	list := ch.recentAccounts(limit)
-	return len(ch.members), list
+	list, num := ch.recentAccounts(limit)
+	return num, list
 }

@@ -55,15 +55,25 @@ func (c *Conn) login(f *wire.Frame) {
 		c.replyErr(f.ID, wire.Errf(wire.LoginFailed, "%v", err))
 		return
 	}
+	// A token that expired during a session does not stop its resume; a
+	// new session needs a valid one.
 	if e := n.authenticate(&req, req.Resume == nil); e != nil {
 		n.metrics.loginFailures.Add(1)
 		c.replyErr(f.ID, e)
 		return
 	}
-	n.metrics.logins.Add(1)
-	if req.Resume != nil && c.resume(f.ID, &req) {
-		return
+	if req.Resume != nil {
+		if c.resume(f.ID, &req) {
+			n.metrics.logins.Add(1)
+			return
+		}
+		if e := n.authenticate(&req, true); e != nil {
+			n.metrics.loginFailures.Add(1)
+			c.replyErr(f.ID, e)
+			return
+		}
 	}
+	n.metrics.logins.Add(1)
 	k := key{req.App, req.Account}
 	s := newSession(n, newID(), req.App, req.Account)
 	s.conn = c
@@ -74,11 +84,18 @@ func (c *Conn) login(f *wire.Frame) {
 	c.sess = s
 	c.mu.Unlock()
 	_ = c.ws.SetReadDeadline(time.Now().Add(3 * n.cfg.Heartbeat))
-	if old, ok := n.sessions.swap(k, s); ok {
+	mb := n.mailbox(req.App, req.Account)
+	mb.Lock()
+	old, kicked := n.sessions.swap(k, s)
+	if kicked {
+		n.spill(old) // what the old session never acknowledged comes first
+	}
+	n.deliverQueued(s)
+	mb.Unlock()
+	if kicked {
 		n.endSession(old, endKicked)
 	}
 	n.announce(req.App, wire.ChannelUserOnline, map[string]any{"type": "login", "account": req.Account, "ts": time.Now().UnixMilli()})
-	n.deliverQueued(s)
 }
 
 // resume attaches c to the session the client names, replaying what it
@@ -127,17 +144,23 @@ func (c *Conn) resume(id uint64, req *wire.LoginReq) bool {
 			c.send(p.frame)
 		}
 		// Channel stream: replay from history, or send the state afresh.
+		var m *member
+		if ch != nil {
+			if m = ch.members[s.account]; m != nil && m.sess != s {
+				m = nil
+			}
+		}
 		switch {
-		case ch != nil && req.Resume.Channel == ch.name:
+		case m != nil && req.Resume.Channel == ch.name:
 			if frames, ok := ch.replayLocked(req.Resume.Off); ok {
 				for _, b := range frames {
 					c.send(b)
 				}
 			} else {
-				c.send(wire.MustEncode(0, wire.PushChannelSnap, ch.snapshotLocked(ch.members[s.account].uid)))
+				c.send(wire.MustEncode(0, wire.PushChannelSnap, ch.snapshotLocked(m.uid)))
 			}
-		case ch != nil:
-			c.send(wire.MustEncode(0, wire.PushChannelSnap, ch.snapshotLocked(ch.members[s.account].uid)))
+		case m != nil:
+			c.send(wire.MustEncode(0, wire.PushChannelSnap, ch.snapshotLocked(m.uid)))
 		case req.Resume.Channel != "":
 			c.send(wire.MustEncode(0, wire.PushChannelGone, wire.ChannelGone{Channel: req.Resume.Channel, Code: wire.LeaveChannelDisconn}))
 		}
@@ -182,7 +205,7 @@ func (n *Node) deliverQueued(s *Session) {
 	}
 	for i := range msgs {
 		m := msgs[i]
-		if !s.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: m.From, Msg: m.Msg, TS: m.TS}, &store.Queued{From: m.From, Msg: m.Msg, MID: m.MID, TS: m.TS}, m.Key) {
+		if !s.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: m.From, Msg: m.Msg, MID: m.MID, TS: m.TS}, &store.Queued{From: m.From, Msg: m.Msg, MID: m.MID, TS: m.TS}, m.Key) {
 			return
 		}
 	}

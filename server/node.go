@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,15 +32,19 @@ type Node struct {
 	store store.Store
 	log   *slog.Logger
 
-	sessions *shardedMap[*Session]
-	channels *shardedMap[*Channel]
-	conns    sync.Map // *Conn → struct{}
-	fds      atomic.Int64
-	metrics  metrics
+	sessions  *shardedMap[*Session]
+	channels  *shardedMap[*Channel]
+	conns     sync.Map // *Conn → struct{}
+	fds       atomic.Int64
+	mailSeed  maphash.Seed
+	mailboxes [256]sync.Mutex
+	metrics   metrics
 
 	upgrader websocket.Upgrader
 	stop     chan struct{}
 	stopOnce sync.Once
+	stopMu   sync.Mutex
+	stopping bool
 	wg       sync.WaitGroup
 }
 
@@ -53,6 +58,7 @@ func New(cfg Config) *Node {
 		sessions: newShardedMap[*Session](),
 		channels: newShardedMap[*Channel](),
 		stop:     make(chan struct{}),
+		mailSeed: maphash.MakeSeed(),
 	}
 	n.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,
@@ -71,19 +77,23 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 		return
 	}
-	select {
-	case <-n.stop:
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	default:
-	}
 	ws, err := n.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered the client
 	}
 	c := newConn(n, ws, int(n.fds.Add(1)), r.RemoteAddr)
+	// Registering under the lock Shutdown takes means every connection is
+	// either told to go away or refused here.
+	n.stopMu.Lock()
+	if n.stopping {
+		n.stopMu.Unlock()
+		_ = ws.WriteMessage(websocket.TextMessage, wire.MustEncode(0, wire.PushGoAway, wire.GoAway{Reason: "server shutting down"}))
+		_ = ws.Close()
+		return
+	}
 	n.conns.Store(c, struct{}{})
 	n.wg.Add(2)
+	n.stopMu.Unlock()
 	go func() { defer n.wg.Done(); c.writeLoop() }()
 	go func() { defer n.wg.Done(); c.readLoop() }()
 }
@@ -107,6 +117,9 @@ func (n *Node) Serve(l net.Listener) error {
 // state is already in the store, which the caller closes.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopOnce.Do(func() {
+		n.stopMu.Lock()
+		n.stopping = true
+		n.stopMu.Unlock()
 		close(n.stop)
 		goaway := wire.MustEncode(0, wire.PushGoAway, wire.GoAway{Reason: "server shutting down"})
 		n.conns.Range(func(k, _ any) bool {
@@ -118,6 +131,16 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		// Spill what was sent to sessions but not yet acknowledged, so a
 		// restart on the same store still delivers it.
 		n.sessions.each(func(s *Session) { n.spill(s) })
+		// Every channel empties now: start the TTL of those with attributes.
+		n.channels.each(func(ch *Channel) {
+			ch.mu.Lock()
+			defer ch.mu.Unlock()
+			if len(ch.attrs) > 0 && !ch.special() {
+				if err := n.store.SetChannelExpiry(ch.app, ch.name, time.Now().Add(ch.ttl())); err != nil {
+					n.log.Error("set channel expiry", "channel", ch.name, "err", err)
+				}
+			}
+		})
 	})
 	done := make(chan struct{})
 	go func() { n.wg.Wait(); close(done) }()
@@ -145,6 +168,7 @@ func (n *Node) janitor() {
 				n.log.Error("expire channels", "err", err)
 				continue
 			}
+			n.sweep(now)
 			for _, g := range gone {
 				n.log.Info("channel expired", "app", g[0], "channel", g[1])
 				if ch, ok := n.channels.get(key{g[0], g[1]}); ok {
@@ -177,9 +201,12 @@ const (
 // endSession removes a session for good: it leaves its channel, is announced
 // as logged out, and whatever it was sent but never acknowledged goes to the
 // offline queue.
-func (n *Node) endSession(s *Session, why endReason) {
+func (n *Node) endSession(s *Session, why endReason) { n.endSessionIf(s, why, nil) }
+
+// endSessionIf is endSession when cond, checked under the session's lock, holds.
+func (n *Node) endSessionIf(s *Session, why endReason, cond func() bool) {
 	s.mu.Lock()
-	if s.ended {
+	if s.ended || (cond != nil && !cond()) {
 		s.mu.Unlock()
 		return
 	}
@@ -191,17 +218,35 @@ func (n *Node) endSession(s *Session, why endReason) {
 	s.conn = nil
 	s.mu.Unlock()
 
+	mb := n.mailbox(s.app, s.account)
+	mb.Lock()
 	n.sessions.deleteIf(key{s.app, s.account}, func(v *Session) bool { return v == s })
+	n.spill(s)
+	mb.Unlock()
 	if ch := s.currentChannel(); ch != nil {
 		n.leave(s, ch)
 	}
-	n.spill(s)
-	if why == endKicked && conn != nil {
+	switch {
+	case conn == nil:
+	case why == endKicked:
 		conn.send(wire.MustEncode(0, wire.PushKicked, wire.Kicked{Code: wire.LogoutKicked, Reason: "the account logged in elsewhere"}))
 		conn.closeAfterFlush()
+	case why != endLogout:
+		conn.close()
 	}
 	n.announce(s.app, wire.ChannelUserOnline, map[string]any{"type": "logout", "account": s.account, "ts": time.Now().UnixMilli()})
 	n.log.Debug("session ended", "app", s.app, "account", s.account, "why", why)
+}
+
+// mailbox is the lock that orders an account's incoming peer messages
+// against its logins and session ends, so none is queued where no one looks.
+func (n *Node) mailbox(app, account string) *sync.Mutex {
+	var h maphash.Hash
+	h.SetSeed(n.mailSeed)
+	h.WriteString(app)
+	h.WriteByte(0)
+	h.WriteString(account)
+	return &n.mailboxes[h.Sum64()%uint64(len(n.mailboxes))]
 }
 
 // spill moves unacknowledged live peer messages of a session to the durable
@@ -228,11 +273,11 @@ func (n *Node) channel(app, name string) (*Channel, error) {
 	if ch, ok := n.channels.get(k); ok {
 		return ch, nil
 	}
-	attrs, err := n.store.ChannelAttrs(app, name)
-	if err != nil {
-		return nil, fmt.Errorf("load channel %q: %w", name, err)
-	}
-	return n.channels.getOrCreate(k, func() *Channel {
+	return n.channels.getOrCreate(k, func() (*Channel, error) {
+		attrs, err := n.store.ChannelAttrs(app, name)
+		if err != nil {
+			return nil, fmt.Errorf("load channel %q: %w", name, err)
+		}
 		return &Channel{
 			node:       n,
 			app:        app,
@@ -241,13 +286,15 @@ func (n *Node) channel(app, name string) (*Channel, error) {
 			recent:     newList(),
 			attrs:      attrs,
 			attrLimits: make(map[string]*rate.Limiter),
-		}
-	}), nil
+			// Offsets of a new incarnation start past any an older one gave
+			// out, so a resuming client's offset is never mistaken for ours.
+			base: uint64(time.Now().UnixMicro()),
+			off:  uint64(time.Now().UnixMicro()),
+		}, nil
+	})
 }
 
-// withChannel runs fn with the channel locked, creating it if needed, and
-// drops it from memory afterwards if it has no members (its attributes live
-// on in the store until its TTL runs out).
+// withChannel runs fn with the channel locked, creating it if needed.
 func (n *Node) withChannel(app, name string, fn func(ch *Channel)) error {
 	for {
 		ch, err := n.channel(app, name)
@@ -266,23 +313,34 @@ func (n *Node) withChannel(app, name string, fn func(ch *Channel)) error {
 	}
 }
 
-// releaseLocked removes an empty channel from the hub and starts its TTL.
+// releaseLocked notes that a channel became empty: its TTL starts, and the
+// janitor drops the object after ChannelIdle (keeping it that long keeps its
+// rate limiters and offsets for clients that come straight back).
 func (n *Node) releaseLocked(ch *Channel) {
-	if len(ch.members) > 0 || ch.special() {
+	if len(ch.members) > 0 || ch.special() || !ch.changed {
 		return
 	}
-	ch.dead = true
-	ch.stopTimersLocked()
-	n.channels.deleteIf(key{ch.app, ch.name}, func(v *Channel) bool { return v == ch })
-	if ch.changed && len(ch.attrs) > 0 {
-		ttl := n.cfg.ChannelTTL
-		if s := ch.intAttr(wire.AttrChannelTTL, -1); s >= 0 {
-			ttl = time.Duration(s) * time.Second
-		}
-		if err := n.store.SetChannelExpiry(ch.app, ch.name, time.Now().Add(ttl)); err != nil {
+	ch.changed = false
+	ch.emptySince = time.Now()
+	if len(ch.attrs) > 0 {
+		if err := n.store.SetChannelExpiry(ch.app, ch.name, time.Now().Add(ch.ttl())); err != nil {
 			n.log.Error("set channel expiry", "channel", ch.name, "err", err)
 		}
 	}
+}
+
+// sweep drops channel objects that have been empty for ChannelIdle.
+func (n *Node) sweep(now time.Time) {
+	n.channels.each(func(ch *Channel) {
+		ch.mu.Lock()
+		defer ch.mu.Unlock()
+		if ch.dead || len(ch.members) > 0 || ch.special() || ch.changed || now.Sub(ch.emptySince) < n.cfg.ChannelIdle {
+			return
+		}
+		ch.dead = true
+		ch.stopTimersLocked()
+		n.channels.deleteIf(key{ch.app, ch.name}, func(v *Channel) bool { return v == ch })
+	})
 }
 
 // announce sends a server message on a special channel, from account "".
@@ -307,12 +365,12 @@ func (n *Node) leave(s *Session, ch *Channel) bool {
 		removed = ch.removeLocked(s)
 		n.releaseLocked(ch)
 	}
-	ch.mu.Unlock()
 	s.mu.Lock()
 	if s.channel == ch {
 		s.channel = nil
 	}
 	s.mu.Unlock()
+	ch.mu.Unlock()
 	if removed {
 		n.announce(s.app, wire.ChannelEvents, map[string]any{"type": "leave", "channel": ch.name, "account": s.account, "ts": time.Now().UnixMilli()})
 	}

@@ -34,7 +34,10 @@ type Session struct {
 	seq     uint64     // last user-stream seq assigned
 	backlog []userPush // unacknowledged user-stream pushes, in seq order
 	grace   *time.Timer
+	detachN int // which detach the grace timer belongs to
 	ended   bool
+	answers map[uint64][]byte // recent answers by request id, to answer a resent request once
+	ansRing []uint64
 	mids    map[string]struct{} // recent message ids, to answer a resent send once
 	midRing []string
 }
@@ -49,6 +52,32 @@ func newSession(n *Node, id, app, account string) *Session {
 		account: account,
 		limiter: rate.NewLimiter(rate.Limit(n.cfg.UserRate), n.cfg.UserRate),
 		mids:    make(map[string]struct{}),
+		answers: make(map[uint64][]byte),
+	}
+}
+
+const recentAnswers = 256
+
+// answered returns the answer already given to request id on this session.
+func (s *Session) answered(id uint64) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.answers[id]
+	return b, ok
+}
+
+// remember keeps an answer so a request resent after a resume is not run twice.
+func (s *Session) remember(id uint64, b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.answers[id]; ok {
+		return
+	}
+	s.answers[id] = b
+	s.ansRing = append(s.ansRing, id)
+	if len(s.ansRing) > recentAnswers {
+		delete(s.answers, s.ansRing[0])
+		s.ansRing = s.ansRing[1:]
 	}
 }
 
@@ -90,13 +119,11 @@ func (s *Session) pushUser(op string, d any, peer *store.Queued, queueKey uint64
 		return false
 	}
 	if len(s.backlog) >= s.node.cfg.UserBacklog {
-		// The client has stopped acknowledging: end the connection; the
-		// backlog is kept for a resume, and spilled if none comes.
-		c := s.conn
+		// The client has stopped acknowledging. End the session: its backlog
+		// goes to the offline queue, which its next login delivers.
 		s.mu.Unlock()
-		if c != nil {
-			c.close()
-		}
+		s.node.log.Warn("session ended: user stream not acknowledged", "app", s.app, "account", s.account, "backlog", s.node.cfg.UserBacklog)
+		go s.node.endSession(s, endGrace)
 		return false
 	}
 	s.seq++
@@ -151,9 +178,21 @@ func (s *Session) detach(c *Conn) {
 		return
 	}
 	s.conn = nil
-	s.grace = time.AfterFunc(s.node.cfg.Grace, func() { s.node.endSession(s, endGrace) })
+	s.detachN++
+	n := s.detachN
+	s.grace = time.AfterFunc(s.node.cfg.Grace, func() { s.node.expire(s, n) })
 	s.mu.Unlock()
 	s.node.log.Debug("session detached", "app", s.app, "account", s.account)
+}
+
+// expire ends a session whose grace ran out, unless it was resumed meanwhile.
+func (n *Node) expire(s *Session, detachN int) {
+	select {
+	case <-n.stop:
+		return // shutting down: Shutdown has spilled every session
+	default:
+	}
+	n.endSessionIf(s, endGrace, func() bool { return s.conn == nil && s.detachN == detachN })
 }
 
 // currentChannel returns the session's channel.

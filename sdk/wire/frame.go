@@ -85,10 +85,12 @@ func EncodeError(id uint64, e *Error) []byte {
 // ErrEmptyMessage is returned by Split for a message with no frame in it.
 var ErrEmptyMessage = errors.New("wire: empty message")
 
-// Split decodes every frame of one WebSocket message. It stops at the first
-// frame that is not valid, returning the frames before it and the error.
+// Split decodes every frame of one WebSocket message. A line that is not a
+// valid frame is skipped; the error then describes the first such line, and
+// the frames around it are still returned.
 func Split(msg []byte) ([]Frame, error) {
 	var out []Frame
+	var bad error
 	for len(msg) > 0 {
 		line := msg
 		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
@@ -102,12 +104,21 @@ func Split(msg []byte) ([]Frame, error) {
 		}
 		var f Frame
 		if err := json.Unmarshal(line, &f); err != nil {
-			return out, fmt.Errorf("wire: bad frame: %w", err)
+			if bad == nil {
+				bad = fmt.Errorf("wire: bad frame: %w", err)
+			}
+			continue
 		}
 		if f.Op == "" {
-			return out, errors.New("wire: frame without op")
+			if bad == nil {
+				bad = errors.New("wire: frame without op")
+			}
+			continue
 		}
 		out = append(out, f)
+	}
+	if bad != nil {
+		return out, bad
 	}
 	if len(out) == 0 {
 		return nil, ErrEmptyMessage

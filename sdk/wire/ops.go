@@ -31,16 +31,16 @@ const (
 // Pushes (server → client). User-stream pushes carry Seq, channel-stream
 // pushes carry Off; the others carry neither.
 const (
-	PushPeerMsg     = "peer.msg"   // user stream: PeerMsg
-	PushChannelMsg  = "ch.msg"     // channel stream: ChannelMsg
-	PushUserJoined  = "ch.joined"  // channel stream: ChannelUser
-	PushUserLeft    = "ch.left"    // channel stream: ChannelUser
-	PushAttrUpdated = "ch.attr"    // channel stream: AttrUpdate
-	PushChannelGone = "ch.gone"    // ChannelGone: the server took the session out of its channel
-	PushKicked      = "kicked"     // Kicked: the session is over; the server closes the socket
-	PushGoAway      = "goaway"     // GoAway: the server is shutting down; reconnect
-	PushLog         = "log"        // LogLine: something the application should see in onLog
-	PushChannelSnap = "ch.snap"    // JoinRes: channel state after a resume that could not replay
+	PushPeerMsg     = "peer.msg"  // user stream: PeerMsg
+	PushChannelMsg  = "ch.msg"    // channel stream: ChannelMsg
+	PushUserJoined  = "ch.joined" // channel stream: ChannelUser
+	PushUserLeft    = "ch.left"   // channel stream: ChannelUser
+	PushAttrUpdated = "ch.attr"   // channel stream: AttrUpdate
+	PushChannelGone = "ch.gone"   // ChannelGone: the server took the session out of its channel
+	PushKicked      = "kicked"    // Kicked: the session is over; the server closes the socket
+	PushGoAway      = "goaway"    // GoAway: the server is shutting down; reconnect
+	PushLog         = "log"       // LogLine: something the application should see in onLog
+	PushChannelSnap = "ch.snap"   // JoinRes: channel state after a resume that could not replay
 )
 
 // LoginReq opens a session, or resumes one when Resume is set.
@@ -89,7 +89,8 @@ type PeerSendReq struct {
 type PeerMsg struct {
 	From string `json:"from"`
 	Msg  string `json:"msg"`
-	TS   int64  `json:"ts"` // ms since the epoch, when the server accepted it
+	MID  string `json:"mid,omitempty"` // the sender's message id: a client may drop a redelivery with one it has seen
+	TS   int64  `json:"ts"`            // ms since the epoch, when the server accepted it
 }
 
 // ChannelReq names a channel.
