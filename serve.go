@@ -46,6 +46,8 @@ func serveCmd(args []string) error {
 	maxMembers := fs.Int("max-members", 10000, "members per channel")
 	queueMax := fs.Int("queue-max", 1000, "offline peer messages kept per account")
 	queueTTL := fs.Duration("queue-ttl", 24*time.Hour, "how long offline peer messages are kept")
+	inviteHold := fs.Duration("invite-hold", 20*time.Second, "how long an invite to an offline account waits for it to log in")
+	inviteExpiry := fs.Duration("invite-expiry", 60*time.Second, "when an unanswered invite without _timeout expires")
 	verbose := fs.Bool("v", false, "log debug detail")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -76,6 +78,7 @@ func serveCmd(args []string) error {
 		Grace: *grace, Heartbeat: *heartbeat, ChannelTTL: *channelTTL,
 		UserRate: *userRate, ChannelRate: *channelRate, MaxMembers: *maxMembers,
 		QueueMax: *queueMax, QueueTTL: *queueTTL,
+		InviteHold: *inviteHold, InviteExpiry: *inviteExpiry,
 	})
 	fmt.Printf("listening on ws://%s\n", l.Addr())
 

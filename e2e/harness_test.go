@@ -200,6 +200,13 @@ func (r *rec) quiet(t testing.TB, c *sdk.Client) {
 	r.expect(t, "OnQueryUserStatusResult(__sync__,0)")
 }
 
+// sync waits for a round trip through the client, whatever else arrives first.
+func (r *rec) sync(t testing.TB, c *sdk.Client) {
+	t.Helper()
+	c.QueryUserStatus("__sync__")
+	r.wait(t, "OnQueryUserStatusResult(__sync__,")
+}
+
 func (r *rec) all() []ev {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -48,8 +48,10 @@ type fakeServer struct {
 	conns  chan *fakeConn
 	refuse atomic.Bool // answer upgrades with 503
 
-	mu  sync.Mutex
-	all []*fakeConn
+	mu        sync.Mutex
+	all       []*fakeConn
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 func newFakeServer(t *testing.T) *fakeServer { return startFakeServer(t, false) }
@@ -59,7 +61,7 @@ func newFakeServer(t *testing.T) *fakeServer { return startFakeServer(t, false) 
 func newFakeTLSServer(t *testing.T) *fakeServer { return startFakeServer(t, true) }
 
 func startFakeServer(t *testing.T, useTLS bool) *fakeServer {
-	fs := &fakeServer{t: t, conns: make(chan *fakeConn, 64)}
+	fs := &fakeServer{t: t, conns: make(chan *fakeConn, 64), closed: make(chan struct{})}
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	fs.hs = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/ws" && r.URL.Path != "/" {
@@ -74,7 +76,7 @@ func startFakeServer(t *testing.T, useTLS bool) *fakeServer {
 		if err != nil {
 			return
 		}
-		fc := &fakeConn{ws: ws, path: r.URL.Path, in: make(chan wire.Frame, 4096), done: make(chan struct{})}
+		fc := &fakeConn{ws: ws, path: r.URL.Path, in: make(chan wire.Frame, 4096), done: make(chan struct{}), closed: fs.closed}
 		fs.mu.Lock()
 		fs.all = append(fs.all, fc)
 		fs.mu.Unlock()
@@ -92,6 +94,7 @@ func startFakeServer(t *testing.T, useTLS bool) *fakeServer {
 }
 
 func (fs *fakeServer) Close() {
+	fs.closeOnce.Do(func() { close(fs.closed) })
 	fs.mu.Lock()
 	for _, fc := range fs.all {
 		fc.ws.Close()
@@ -123,14 +126,15 @@ func (fs *fakeServer) noConnection(t *testing.T, d time.Duration) {
 }
 
 type fakeConn struct {
-	ws    *websocket.Conn
-	path  string
-	in    chan wire.Frame
-	done  chan struct{}
-	mute  atomic.Bool // no pongs
-	pings atomic.Int64
-	ack   atomic.Uint64 // last ping's ack
-	wmu   sync.Mutex
+	ws     *websocket.Conn
+	path   string
+	in     chan wire.Frame
+	done   chan struct{}
+	closed chan struct{} // closed by fakeServer.Close
+	mute   atomic.Bool   // no pongs
+	pings  atomic.Int64
+	ack    atomic.Uint64 // last ping's ack
+	wmu    sync.Mutex
 }
 
 func (fc *fakeConn) readLoop() {
@@ -152,7 +156,11 @@ func (fc *fakeConn) readLoop() {
 				}
 				continue
 			}
-			fc.in <- f
+			select {
+			case fc.in <- f:
+			case <-fc.closed:
+				return // the test is over and nobody reads
+			}
 		}
 	}
 }

@@ -1,124 +1,114 @@
 package sdk
 
-// The call system (invites, DTMF, phone gateway) is not implemented yet:
-// these methods validate their arguments and the session like every other
-// method, then report onError(method, 1001, "not implemented yet") and,
-// where the operation has an outcome callback, onInviteFailed(…, 700).
-// The call-system work replaces this file.
+// The call system: invites between accounts, phone invites through the
+// server's gateway, and DTMF. Outcomes arrive as user-stream pushes
+// (see push.go); the methods here only start or answer calls.
 
 import (
-	"strings"
-
 	"github.com/xinling/xinling/sdk/wire"
 )
 
-// notImplemented reports r after validation and the session check.
-func (e *engine) notImplemented(r *request, errs ...*wire.Error) {
-	if e.invalid(r, errs...) || !e.loggedIn(r) {
+func (e *engine) invite(method, ch, to, extra, source string, phone bool) {
+	r := &request{kind: kInvite, method: method, op: wire.OpInvite, ch: ch, account: to}
+	what := "account"
+	if phone {
+		what = "phone number"
+	}
+	if e.invalid(r, wire.CheckName("channel", ch), wire.CheckName(what, to),
+		checkOptionalName("source number", source), wire.CheckExtra(extra)) {
 		return
 	}
-	e.fail(r, failLocal, wire.GeneralFailed, "not implemented yet")
-}
-
-func inviteReq(method, ch, account string) *request {
-	return &request{kind: kInvite, method: method, ch: ch, account: account}
-}
-
-func plainReq(method, ch, account string) *request {
-	return &request{kind: kPlain, method: method, ch: ch, account: account}
-}
-
-// checkDTMF accepts the digits 0-9, * and #.
-func checkDTMF(s string) *wire.Error {
-	if s == "" {
-		return wire.Errf(wire.GeneralWrongParam, "dtmf is empty")
-	}
-	if i := strings.IndexFunc(s, func(r rune) bool { return !strings.ContainsRune("0123456789*#", r) }); i >= 0 {
-		return wire.Errf(wire.GeneralWrongParam, "dtmf has %q at byte %d; only 0-9, * and # are allowed", s[i], i)
-	}
-	return nil
+	r.d = wire.InviteReq{Channel: ch, To: to, Extra: extra, Phone: phone, Source: source}
+	e.submit(r)
 }
 
 // ChannelInviteUser invites account to channelID: ChannelInviteUser2 with
 // extra "".
 func (c *Client) ChannelInviteUser(channelID, account string, uid uint32) {
-	c.do(func(e *engine) {
-		e.notImplemented(inviteReq("ChannelInviteUser", channelID, account),
-			wire.CheckName("channel", channelID), wire.CheckName("account", account))
-	})
+	c.do(func(e *engine) { e.invite("ChannelInviteUser", channelID, account, "", "", false) })
 }
 
-// ChannelInviteUser2 invites account to channelID with a JSON extra.
+// ChannelInviteUser2 invites account to channelID with a JSON extra:
+// `_require_peer_online` 1 fails at once (703) when the peer is offline,
+// `_timeout` (0–30 s) bounds the wait for an answer (704); other keys reach
+// the callee's onInviteReceived as they are.
 func (c *Client) ChannelInviteUser2(channelID, account, extra string) {
-	c.do(func(e *engine) {
-		e.notImplemented(inviteReq("ChannelInviteUser2", channelID, account),
-			wire.CheckName("channel", channelID), wire.CheckName("account", account), wire.CheckExtra(extra))
-	})
+	c.do(func(e *engine) { e.invite("ChannelInviteUser2", channelID, account, extra, "", false) })
 }
 
-// ChannelInviteDTMF sends DTMF digits to the peer of a call.
+// ChannelInviteDTMF sends DTMF digits (0-9 * #) to the other party of an
+// answered call on channelID: an account (onInviteMsg "DTMF") or a phone.
 func (c *Client) ChannelInviteDTMF(channelID, phoneNum, dtmf string) {
 	c.do(func(e *engine) {
-		e.notImplemented(plainReq("ChannelInviteDTMF", channelID, phoneNum),
-			wire.CheckName("channel", channelID), wire.CheckName("phone number", phoneNum), checkDTMF(dtmf))
+		r := &request{kind: kPlain, method: "ChannelInviteDTMF", op: wire.OpInviteDTMF, ch: channelID, account: phoneNum}
+		if e.invalid(r, wire.CheckName("channel", channelID), wire.CheckName("phone number", phoneNum), wire.CheckDTMF(dtmf)) {
+			return
+		}
+		r.d = wire.InviteDTMF{Channel: channelID, Peer: phoneNum, Digits: dtmf}
+		e.submit(r)
 	})
 }
 
-// ChannelInviteAccept accepts an invite.
+// ChannelInviteAccept accepts account's invite to channelID; the caller
+// gets onInviteAcceptedByPeer(extra).
 func (c *Client) ChannelInviteAccept(channelID, account string, uid uint32, extra string) {
-	c.do(func(e *engine) {
-		e.notImplemented(plainReq("ChannelInviteAccept", channelID, account),
-			wire.CheckName("channel", channelID), wire.CheckName("account", account), wire.CheckExtra(extra))
-	})
+	c.do(func(e *engine) { e.reply("ChannelInviteAccept", wire.OpInviteAccept, channelID, account, extra) })
 }
 
-// ChannelInviteRefuse refuses an invite.
+// ChannelInviteRefuse refuses account's invite to channelID; the caller
+// gets onInviteRefusedByPeer(extra).
 func (c *Client) ChannelInviteRefuse(channelID, account string, uid uint32, extra string) {
-	c.do(func(e *engine) {
-		e.notImplemented(plainReq("ChannelInviteRefuse", channelID, account),
-			wire.CheckName("channel", channelID), wire.CheckName("account", account), wire.CheckExtra(extra))
-	})
+	c.do(func(e *engine) { e.reply("ChannelInviteRefuse", wire.OpInviteRefuse, channelID, account, extra) })
 }
 
-// ChannelInviteEnd ends an invite or call.
+func (e *engine) reply(method, op, ch, account, extra string) {
+	r := &request{kind: kPlain, method: method, op: op, ch: ch, account: account}
+	if e.invalid(r, wire.CheckName("channel", ch), wire.CheckName("account", account), wire.CheckExtra(extra)) {
+		return
+	}
+	r.d = wire.InviteReply{Channel: ch, Peer: account, Extra: extra}
+	e.submit(r)
+}
+
+// ChannelInviteEnd ends the call with account on channelID, by either side,
+// before or after the answer: onInviteEndByMyself here, onInviteEndByPeer there.
 func (c *Client) ChannelInviteEnd(channelID, account string, uid uint32) {
 	c.do(func(e *engine) {
-		e.notImplemented(plainReq("ChannelInviteEnd", channelID, account),
-			wire.CheckName("channel", channelID), wire.CheckName("account", account))
+		r := &request{kind: kInviteEnd, method: "ChannelInviteEnd", op: wire.OpInviteEnd, ch: channelID, account: account}
+		if e.invalid(r, wire.CheckName("channel", channelID), wire.CheckName("account", account)) {
+			return
+		}
+		r.d = wire.InviteRef{Channel: channelID, Peer: account}
+		e.submit(r)
 	})
 }
 
-// MessageDTMFSend is deprecated in the seed.
+// MessageDTMFSend (deprecated in the seed) sends DTMF digits on the
+// instance's one answered call → onMessageSendSuccess/Error(msgID).
 func (c *Client) MessageDTMFSend(uid uint32, msg, msgID string) {
 	c.do(func(e *engine) {
-		e.notImplemented(plainReq("MessageDTMFSend", "", ""), checkDTMF(msg), checkMID(msgID))
+		r := &request{kind: kSend, method: "MessageDTMFSend", op: wire.OpInviteDTMF, mid: e.mid(msgID)}
+		if e.invalid(r, wire.CheckDTMF(msg), checkMID(r.mid)) {
+			return
+		}
+		r.d = wire.InviteDTMF{Digits: msg}
+		e.submit(r)
 	})
 }
 
 // ChannelInvitePhone invites a phone number (deprecated in the seed).
 func (c *Client) ChannelInvitePhone(channelID, phoneNum string, uid uint32) {
-	c.do(func(e *engine) {
-		e.notImplemented(inviteReq("ChannelInvitePhone", channelID, phoneNum),
-			wire.CheckName("channel", channelID), wire.CheckName("phone number", phoneNum))
-	})
+	c.do(func(e *engine) { e.invite("ChannelInvitePhone", channelID, phoneNum, "", "", true) })
 }
 
 // ChannelInvitePhone2 invites a phone number showing sourcesNum.
 func (c *Client) ChannelInvitePhone2(channelID, phoneNum, sourcesNum string) {
-	c.do(func(e *engine) {
-		e.notImplemented(inviteReq("ChannelInvitePhone2", channelID, phoneNum),
-			wire.CheckName("channel", channelID), wire.CheckName("phone number", phoneNum),
-			checkOptionalName("source number", sourcesNum))
-	})
+	c.do(func(e *engine) { e.invite("ChannelInvitePhone2", channelID, phoneNum, "", sourcesNum, true) })
 }
 
 // ChannelInvitePhone3 invites a phone number showing sourcesNum, with extra.
 func (c *Client) ChannelInvitePhone3(channelID, phoneNum, sourcesNum, extra string) {
-	c.do(func(e *engine) {
-		e.notImplemented(inviteReq("ChannelInvitePhone3", channelID, phoneNum),
-			wire.CheckName("channel", channelID), wire.CheckName("phone number", phoneNum),
-			checkOptionalName("source number", sourcesNum), wire.CheckExtra(extra))
-	})
+	c.do(func(e *engine) { e.invite("ChannelInvitePhone3", channelID, phoneNum, extra, sourcesNum, true) })
 }
 
 func checkOptionalName(what, s string) *wire.Error {
@@ -126,4 +116,33 @@ func checkOptionalName(what, s string) *wire.Error {
 		return nil
 	}
 	return wire.CheckName(what, s)
+}
+
+// invitePush reports a call push; an invite received is acknowledged to the
+// server at once, which tells the caller (onInviteReceivedByPeer).
+func (e *engine) invitePush(op string, v *wire.InviteEvent) {
+	ch, peer, extra := v.Channel, v.Peer, v.Extra
+	switch op {
+	case wire.PushInviteRecv:
+		e.emit(func(cb Callback) { cb.OnInviteReceived(ch, peer, 0, extra) })
+		e.submit(&request{kind: kAck, method: "ChannelInviteAck", op: wire.OpInviteAck,
+			d: wire.InviteRef{Channel: ch, Peer: peer}, ch: ch, account: peer})
+	case wire.PushInviteDelivered:
+		e.emit(func(cb Callback) { cb.OnInviteReceivedByPeer(ch, peer, 0) })
+	case wire.PushInviteAccepted:
+		e.emit(func(cb Callback) { cb.OnInviteAcceptedByPeer(ch, peer, 0, extra) })
+	case wire.PushInviteRefused:
+		e.emit(func(cb Callback) { cb.OnInviteRefusedByPeer(ch, peer, 0, extra) })
+	case wire.PushInviteFailed:
+		code := int(v.Code)
+		if code < int(wire.InviteOther) || code > int(wire.InviteCantRecv) {
+			code = int(wire.InviteOther)
+		}
+		e.emit(func(cb Callback) { cb.OnInviteFailed(ch, peer, 0, code, extra) })
+	case wire.PushInviteEnded:
+		e.emit(func(cb Callback) { cb.OnInviteEndByPeer(ch, peer, 0, extra) })
+	case wire.PushInviteMsg:
+		typ, data := v.Type, v.Data
+		e.emit(func(cb Callback) { cb.OnInviteMsg(ch, peer, 0, typ, data, extra) })
+	}
 }

@@ -51,6 +51,19 @@ func (e *engine) frame(cn *conn, f *wire.Frame) {
 			return
 		}
 		e.emit(func(cb Callback) { cb.OnMessageInstantReceive(m.From, 0, m.Msg) })
+	case wire.PushInviteRecv, wire.PushInviteDelivered, wire.PushInviteAccepted, wire.PushInviteRefused,
+		wire.PushInviteFailed, wire.PushInviteEnded, wire.PushInviteMsg:
+		var v wire.InviteEvent
+		if !e.decodePush(f, &v) {
+			return
+		}
+		if f.Seq > 0 {
+			if f.Seq <= e.lastSeq {
+				return // replayed after a resume: seen already
+			}
+			e.lastSeq = f.Seq
+		}
+		e.invitePush(f.Op, &v)
 	case wire.PushChannelMsg:
 		var m wire.ChannelMsg
 		if e.decodePush(f, &m) && e.channelPush(m.Channel, f.Off) {

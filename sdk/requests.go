@@ -25,6 +25,8 @@ const (
 	kStatus                    // onQueryUserStatusResult / onError
 	kInvoke                    // onInvokeRet
 	kInvite                    // failure → onInviteFailed too
+	kInviteEnd                 // ok → onInviteEndByMyself; failure → onError
+	kAck                       // the SDK's own acknowledgement of an invite: nothing either way
 )
 
 // failKind is why a request failed.
@@ -258,6 +260,9 @@ func (e *engine) succeed(r *request, f *wire.Frame) {
 		}
 		callID := r.callID
 		e.emit(func(cb Callback) { cb.OnInvokeRet(callID, "", resp) })
+	case kInviteEnd:
+		ch, account := r.ch, r.account
+		e.emit(func(cb Callback) { cb.OnInviteEndByMyself(ch, account, 0) })
 	}
 }
 
@@ -385,9 +390,19 @@ func (e *engine) fail(r *request, how failKind, code wire.Code, msg string) {
 		callID := r.callID
 		e.emit(func(cb Callback) { cb.OnInvokeRet(callID, reason, "{}") })
 	case kInvite:
-		onError()
+		out := wire.InviteOther
+		if how == failServer && code >= wire.InviteOther && code <= wire.InviteCantRecv {
+			out = code // the server's own outcome (701 reinvite, 703 peer offline)
+		}
+		if how == failTimeout {
+			out = wire.InviteNet
+		}
+		if withError && how != failEnded {
+			onError()
+		}
 		ch, account := r.ch, r.account
-		e.emit(func(cb Callback) { cb.OnInviteFailed(ch, account, 0, int(wire.InviteOther), "") })
+		e.emit(func(cb Callback) { cb.OnInviteFailed(ch, account, 0, int(out), "") })
+	case kAck:
 	default:
 		onError()
 	}

@@ -27,9 +27,9 @@ func TestValidationWhileLoggedIn(t *testing.T) {
 	c.ChannelSetAttr("ch", "", "v")
 	c.GetUserAttr("a b", "n")
 	c.ChannelInviteUser2("ch", "bob", "not json")
-	c.ChannelInviteUser("ch", "bob", 0)
+	c.ChannelInviteUser("ch", "b ob", 0)
 	c.ChannelInviteDTMF("ch", "bob", "12a")
-	c.ChannelInviteAccept("ch", "bob", 0, "")
+	c.ChannelInviteAccept("ch", "bob", 0, "[1]")
 	logSentinel(t, fc, rec, "done")
 
 	want := []string{
@@ -43,9 +43,9 @@ func TestValidationWhileLoggedIn(t *testing.T) {
 		"OnError(ChannelSetAttr,1004)",
 		"OnError(GetUserAttr,1004)",
 		"OnError(ChannelInviteUser2,1004)", "OnInviteFailed(ch,bob,0,700,)",
-		"OnError(ChannelInviteUser,1001)", "OnInviteFailed(ch,bob,0,700,)",
+		"OnError(ChannelInviteUser,1004)", "OnInviteFailed(ch,b ob,0,700,)",
 		"OnError(ChannelInviteDTMF,1004)",
-		"OnError(ChannelInviteAccept,1001)",
+		"OnError(ChannelInviteAccept,1004)",
 	}
 	got := rec.since(i)
 	if !slices.Equal(got, want) {

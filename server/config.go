@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/xinling/xinling/server/gateway"
 	"github.com/xinling/xinling/server/store"
 )
 
@@ -17,22 +18,25 @@ type Config struct {
 	Store  store.Store  // durable state; default store.Memory()
 	Logger *slog.Logger // default slog.Default()
 
-	Grace          time.Duration // a dropped session waits this long to be resumed (30 s)
-	Heartbeat      time.Duration // the ping interval clients are told; dead after 3× (5 s)
-	ChannelTTL     time.Duration // default _channel_ttl (7200 s)
-	JanitorEvery   time.Duration // how often expired channels are destroyed (5 s)
-	ChannelIdle    time.Duration // an empty channel's object (limiters, offsets) is kept this long (60 s)
-	QueueTTL       time.Duration // offline messages expire after (24 h)
-	QueueMax       int           // offline messages per account (1,000)
-	UserRate       int           // messages per second per user, peer and channel together (60)
-	ChannelRate    int           // messages per second per channel, unless _sendmsg_limit (200)
-	MaxMembers     int           // members per channel (10,000)
-	OutboundBytes  int           // bytes queued to one connection before it is dropped as too slow (4 MiB)
-	WriteTimeout   time.Duration // one write to a client (10 s)
-	LoginTimeout   time.Duration // a new connection must log in within (10 s)
-	ChannelHistory int           // channel pushes kept for resume (1,024)
-	UserBacklog    int           // unacknowledged user-stream pushes kept per session (10,000)
-	RequestRate    int           // requests per second per connection before they are refused (1,000)
+	Grace          time.Duration   // a dropped session waits this long to be resumed (30 s)
+	Heartbeat      time.Duration   // the ping interval clients are told; dead after 3× (5 s)
+	ChannelTTL     time.Duration   // default _channel_ttl (7200 s)
+	JanitorEvery   time.Duration   // how often expired channels are destroyed (5 s)
+	ChannelIdle    time.Duration   // an empty channel's object (limiters, offsets) is kept this long (60 s)
+	QueueTTL       time.Duration   // offline messages expire after (24 h)
+	QueueMax       int             // offline messages per account (1,000)
+	UserRate       int             // messages per second per user, peer and channel together (60)
+	ChannelRate    int             // messages per second per channel, unless _sendmsg_limit (200)
+	MaxMembers     int             // members per channel (10,000)
+	OutboundBytes  int             // bytes queued to one connection before it is dropped as too slow (4 MiB)
+	WriteTimeout   time.Duration   // one write to a client (10 s)
+	LoginTimeout   time.Duration   // a new connection must log in within (10 s)
+	ChannelHistory int             // channel pushes kept for resume (1,024)
+	UserBacklog    int             // unacknowledged user-stream pushes kept per session (10,000)
+	RequestRate    int             // requests per second per connection before they are refused (1,000)
+	InviteHold     time.Duration   // an invite to an offline account waits this long for it (20 s)
+	InviteExpiry   time.Duration   // an unanswered invite without _timeout expires after (60 s)
+	Gateway        gateway.Gateway // where phone invites go; nil: they fail with 700
 }
 
 func (c *Config) withDefaults() Config {
@@ -52,6 +56,8 @@ func (c *Config) withDefaults() Config {
 	def(&out.ChannelTTL, 7200*time.Second)
 	def(&out.JanitorEvery, 5*time.Second)
 	def(&out.ChannelIdle, time.Minute)
+	def(&out.InviteHold, 20*time.Second)
+	def(&out.InviteExpiry, 60*time.Second)
 	def(&out.QueueTTL, 24*time.Hour)
 	def(&out.WriteTimeout, 10*time.Second)
 	def(&out.LoginTimeout, 10*time.Second)

@@ -129,6 +129,30 @@ func (c *Conn) handle(f *wire.Frame) {
 				res = wire.InvokeRes{Resp: resp}
 			}
 		}
+	case wire.OpInvite:
+		var req wire.InviteReq
+		if e = decode(f, &req); e == nil {
+			e = n.invite(s, &req)
+		}
+	case wire.OpInviteAck, wire.OpInviteEnd:
+		var req wire.InviteRef
+		if e = decode(f, &req); e == nil {
+			if f.Op == wire.OpInviteAck {
+				e = n.inviteAck(s, &req)
+			} else {
+				e = n.endInvite(s, &req)
+			}
+		}
+	case wire.OpInviteAccept, wire.OpInviteRefuse:
+		var req wire.InviteReply
+		if e = decode(f, &req); e == nil {
+			e = n.answerInvite(s, &req, f.Op == wire.OpInviteAccept)
+		}
+	case wire.OpInviteDTMF:
+		var req wire.InviteDTMF
+		if e = decode(f, &req); e == nil {
+			e = n.inviteDTMF(s, &req)
+		}
 	default:
 		e = wire.Errf(wire.GeneralWrongParam, "unknown op %q", f.Op)
 	}

@@ -95,6 +95,7 @@ func (c *Conn) login(f *wire.Frame) {
 	if kicked {
 		n.endSession(old, endKicked)
 	}
+	n.deliverInvites(s)
 	n.announce(req.App, wire.ChannelUserOnline, map[string]any{"type": "login", "account": req.Account, "ts": time.Now().UnixMilli()})
 }
 

@@ -39,6 +39,7 @@ type Node struct {
 	mailSeed  maphash.Seed
 	mailboxes [256]sync.Mutex
 	metrics   metrics
+	calls     *calls
 
 	upgrader websocket.Upgrader
 	stop     chan struct{}
@@ -59,6 +60,7 @@ func New(cfg Config) *Node {
 		channels: newShardedMap[*Channel](),
 		stop:     make(chan struct{}),
 		mailSeed: maphash.MakeSeed(),
+		calls:    newCalls(),
 	}
 	n.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,
@@ -226,6 +228,7 @@ func (n *Node) endSessionIf(s *Session, why endReason, cond func() bool) {
 	if ch := s.currentChannel(); ch != nil {
 		n.leave(s, ch)
 	}
+	n.sessionCallsEnded(s)
 	switch {
 	case conn == nil:
 	case why == endKicked:
