@@ -204,3 +204,73 @@ func TestOversizeFrameClosesOnlyThatConnection(t *testing.T) {
 		t.Fatalf("other client affected: %v", f.Err)
 	}
 }
+
+// TestSilentClientIsDetected: a client that stops sending (a peer that
+// vanished without a FIN) is dropped after three heartbeat intervals, and
+// its session ends after the grace period.
+func TestSilentClientIsDetected(t *testing.T) {
+	n, url := testNode(t, Config{Heartbeat: 100 * time.Millisecond, Grace: 100 * time.Millisecond})
+	watcher := dialRaw(t, url)
+	watcher.login("app", "watcher")
+	silent := dialRaw(t, url)
+	res := silent.login("app", "silent")
+	if res.Heartbeat != 100 {
+		t.Fatalf("login told heartbeat %d ms, want 100", res.Heartbeat)
+	}
+	// The watcher keeps pinging while the silent client waits to be dropped.
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				_ = watcher.ws.WriteMessage(websocket.TextMessage, wire.MustEncode(0, wire.OpPing, wire.PingReq{}))
+			}
+		}
+	}()
+	start := time.Now()
+	_ = silent.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for { // the server closes the socket; we never ping
+		if _, _, err := silent.ws.ReadMessage(); err != nil {
+			break
+		}
+	}
+	close(stop)
+	<-stopped
+	if el := time.Since(start); el < 250*time.Millisecond || el > 2*time.Second {
+		t.Fatalf("silent client dropped after %v, want about 3 × 100 ms", el)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var st wire.StatusRes
+		mustDecode(t, watcher.call(wire.OpUserStatus, wire.UserAttrReq{Account: "silent"}), &st)
+		if !st.Online {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session of a dead client still online; stats %+v", n.Stats())
+		}
+		watcher.write(wire.MustEncode(0, wire.OpPing, wire.PingReq{})) // keep the watcher alive
+	}
+}
+
+// TestPingsKeepAClientAlive is the converse: pings at the interval keep it.
+func TestPingsKeepAClientAlive(t *testing.T) {
+	_, url := testNode(t, Config{Heartbeat: 100 * time.Millisecond})
+	c := dialRaw(t, url)
+	c.login("app", "alive")
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for range 8 { // 800 ms, well past 3 intervals
+		<-tick.C
+		c.write(wire.MustEncode(0, wire.OpPing, wire.PingReq{}))
+		c.push(wire.OpPong)
+	}
+	if f := c.call(wire.OpUserStatus, wire.UserAttrReq{Account: "alive"}); f.Err != nil {
+		t.Fatalf("connection lost despite pings: %v", f.Err)
+	}
+}
