@@ -108,7 +108,7 @@ func (c *call) received() bool { return c.state >= stateRinging && c.state < sta
 
 func (n *Node) pushCall(s *Session, op string, ev wire.InviteEvent) {
 	if s != nil {
-		s.pushUser(op, ev, nil, 0)
+		s.pushUser(op, ev, 0)
 	}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -174,7 +175,9 @@ func decode(f *wire.Frame, v any) *wire.Error {
 
 func internal(err error) *wire.Error { return wire.Errf(wire.General, "server error: %v", err) }
 
-// sendPeer delivers a peer message, or queues it durably for an offline recipient.
+// sendPeer stores a peer message durably, then delivers it if the recipient
+// is online. It leaves the store when the recipient acknowledges it, so a
+// message whose sender was told "sent" survives any crash or disconnection.
 func (n *Node) sendPeer(s *Session, req *wire.PeerSendReq) *wire.Error {
 	if e := wire.CheckName("account", req.To); e != nil {
 		return e
@@ -194,17 +197,16 @@ func (n *Node) sendPeer(s *Session, req *wire.PeerSendReq) *wire.Error {
 	mb := n.mailbox(s.app, req.To)
 	mb.Lock()
 	defer mb.Unlock()
-	if to, ok := n.sessions.get(key{s.app, req.To}); ok {
-		if to.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: q.From, Msg: q.Msg, MID: q.MID, TS: q.TS}, &q, 0) {
-			return nil
-		}
-	}
-	if _, err := n.store.Enqueue(s.app, req.To, q, n.cfg.QueueMax, n.cfg.QueueTTL); err != nil {
+	qk, err := n.store.Enqueue(s.app, req.To, q, n.cfg.QueueMax, n.cfg.QueueTTL)
+	if err != nil {
 		s.forgetMID(req.MID)
-		if err == store.ErrQueueFull {
-			return wire.Errf(wire.SendMessageOther, "the recipient's offline queue is full (%d messages)", n.cfg.QueueMax)
+		if errors.Is(err, store.ErrQueueFull) {
+			return wire.Errf(wire.SendMessageOther, "the recipient has %d undelivered messages, the limit", n.cfg.QueueMax)
 		}
 		return internal(err)
+	}
+	if to, ok := n.sessions.get(key{s.app, req.To}); ok {
+		to.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: q.From, Msg: q.Msg, MID: q.MID, TS: q.TS}, qk)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/xinling/xinling/sdk/wire"
-	"github.com/xinling/xinling/server/store"
 	"github.com/xinling/xinling/token"
 )
 
@@ -87,10 +86,7 @@ func (c *Conn) login(f *wire.Frame) {
 	mb := n.mailbox(req.App, req.Account)
 	mb.Lock()
 	old, kicked := n.sessions.swap(k, s)
-	if kicked {
-		n.spill(old) // what the old session never acknowledged comes first
-	}
-	n.deliverQueued(s)
+	n.deliverQueued(s) // the old session's unacknowledged messages too: they are still queued
 	mb.Unlock()
 	if kicked {
 		n.endSession(old, endKicked)
@@ -196,7 +192,7 @@ func (n *Node) dequeueAcked(s *Session, acked []userPush) {
 	}
 }
 
-// deliverQueued pushes the account's offline messages, in order; they leave
+// deliverQueued pushes the account's queued messages, in order; they leave
 // the store when the client acknowledges them.
 func (n *Node) deliverQueued(s *Session) {
 	msgs, err := n.store.Queue(s.app, s.account, n.cfg.QueueTTL)
@@ -206,7 +202,7 @@ func (n *Node) deliverQueued(s *Session) {
 	}
 	for i := range msgs {
 		m := msgs[i]
-		if !s.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: m.From, Msg: m.Msg, MID: m.MID, TS: m.TS}, &store.Queued{From: m.From, Msg: m.Msg, MID: m.MID, TS: m.TS}, m.Key) {
+		if !s.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: m.From, Msg: m.Msg, MID: m.MID, TS: m.TS}, m.Key) {
 			return
 		}
 	}

@@ -130,9 +130,6 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			c.closeAfterFlush()
 			return true
 		})
-		// Spill what was sent to sessions but not yet acknowledged, so a
-		// restart on the same store still delivers it.
-		n.sessions.each(func(s *Session) { n.spill(s) })
 		// Every channel empties now: start the TTL of those with attributes.
 		n.channels.each(func(ch *Channel) {
 			ch.mu.Lock()
@@ -200,9 +197,9 @@ const (
 	endKicked                  // the account logged in elsewhere
 )
 
-// endSession removes a session for good: it leaves its channel, is announced
-// as logged out, and whatever it was sent but never acknowledged goes to the
-// offline queue.
+// endSession removes a session for good: it leaves its channel, its calls
+// end and it is announced as logged out. Peer messages it never acknowledged
+// are still in the durable queue for its next login.
 func (n *Node) endSession(s *Session, why endReason) { n.endSessionIf(s, why, nil) }
 
 // endSessionIf is endSession when cond, checked under the session's lock, holds.
@@ -223,7 +220,6 @@ func (n *Node) endSessionIf(s *Session, why endReason, cond func() bool) {
 	mb := n.mailbox(s.app, s.account)
 	mb.Lock()
 	n.sessions.deleteIf(key{s.app, s.account}, func(v *Session) bool { return v == s })
-	n.spill(s)
 	mb.Unlock()
 	if ch := s.currentChannel(); ch != nil {
 		n.leave(s, ch)
@@ -250,23 +246,6 @@ func (n *Node) mailbox(app, account string) *sync.Mutex {
 	h.WriteByte(0)
 	h.WriteString(account)
 	return &n.mailboxes[h.Sum64()%uint64(len(n.mailboxes))]
-}
-
-// spill moves unacknowledged live peer messages of a session to the durable
-// offline queue (those that came from the queue are still there).
-func (n *Node) spill(s *Session) {
-	s.mu.Lock()
-	backlog := s.backlog
-	s.backlog = nil
-	s.mu.Unlock()
-	for _, p := range backlog {
-		if p.peer == nil || p.queueKey != 0 {
-			continue
-		}
-		if _, err := n.store.Enqueue(s.app, s.account, *p.peer, n.cfg.QueueMax, n.cfg.QueueTTL); err != nil {
-			n.log.Error("spill to offline queue", "app", s.app, "account", s.account, "err", err)
-		}
-	}
 }
 
 // channel returns the channel object, creating it (and loading its

@@ -8,15 +8,13 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/xinling/xinling/sdk/wire"
-	"github.com/xinling/xinling/server/store"
 )
 
 // userPush is a user-stream push kept until the client acknowledges it.
 type userPush struct {
 	seq      uint64
 	frame    []byte
-	peer     *store.Queued // a peer message: spilled to the offline queue if never acknowledged
-	queueKey uint64        // non-zero: it came from the offline queue under this key
+	queueKey uint64 // a peer message: its key in the durable queue, deleted once acknowledged
 }
 
 // Session is a logged-in account. It outlives its connection by the grace
@@ -107,7 +105,7 @@ func (s *Session) forgetMID(mid string) {
 // pushUser appends a push to the user stream and sends it if connected.
 // It reports false when the session has ended (the caller must then keep the
 // message elsewhere).
-func (s *Session) pushUser(op string, d any, peer *store.Queued, queueKey uint64) bool {
+func (s *Session) pushUser(op string, d any, queueKey uint64) bool {
 	raw, err := json.Marshal(d)
 	if err != nil {
 		s.node.log.Error("encode push", "op", op, "err", err)
@@ -119,8 +117,8 @@ func (s *Session) pushUser(op string, d any, peer *store.Queued, queueKey uint64
 		return false
 	}
 	if len(s.backlog) >= s.node.cfg.UserBacklog {
-		// The client has stopped acknowledging. End the session: its backlog
-		// goes to the offline queue, which its next login delivers.
+		// The client has stopped acknowledging. End the session: its peer
+		// messages stay in the durable queue, which its next login delivers.
 		s.mu.Unlock()
 		s.node.log.Warn("session ended: user stream not acknowledged", "app", s.app, "account", s.account, "backlog", s.node.cfg.UserBacklog)
 		go s.node.endSession(s, endGrace)
@@ -128,7 +126,7 @@ func (s *Session) pushUser(op string, d any, peer *store.Queued, queueKey uint64
 	}
 	s.seq++
 	b, _ := json.Marshal(&wire.Frame{Op: op, Seq: s.seq, D: raw})
-	s.backlog = append(s.backlog, userPush{seq: s.seq, frame: b, peer: peer, queueKey: queueKey})
+	s.backlog = append(s.backlog, userPush{seq: s.seq, frame: b, queueKey: queueKey})
 	c := s.conn
 	s.mu.Unlock()
 	if c != nil {
@@ -189,7 +187,7 @@ func (s *Session) detach(c *Conn) {
 func (n *Node) expire(s *Session, detachN int) {
 	select {
 	case <-n.stop:
-		return // shutting down: Shutdown has spilled every session
+		return // shutting down: nothing to end, the store keeps the messages
 	default:
 	}
 	n.endSessionIf(s, endGrace, func() bool { return s.conn == nil && s.detachN == detachN })
