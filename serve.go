@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,6 +49,12 @@ func serveCmd(args []string) error {
 	queueTTL := fs.Duration("queue-ttl", 24*time.Hour, "how long offline peer messages are kept")
 	inviteHold := fs.Duration("invite-hold", 20*time.Second, "how long an invite to an offline account waits for it to log in")
 	inviteExpiry := fs.Duration("invite-expiry", 60*time.Second, "when an unanswered invite without _timeout expires")
+	maxConns := fs.Int("max-conns", 100000, "connections the server accepts")
+	maxPerAddr := fs.Int("max-conns-per-addr", 1000, "connections from one source address")
+	loginRate := fs.Int("login-rate", 20000, "login attempts per second the server accepts")
+	origins := fs.String("allowed-origins", "", "comma-separated browser origins allowed to connect (empty: any)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM): serve wss://")
+	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
 	verbose := fs.Bool("v", false, "log debug detail")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -69,9 +76,26 @@ func serveCmd(args []string) error {
 	}
 	defer st.Close()
 
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("serve: --tls-cert and --tls-key go together")
+	}
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	scheme := "ws"
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("serve: load TLS key pair: %w", err)
+		}
+		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "wss"
+	}
+	var allowed []string
+	if *origins != "" {
+		allowed = strings.Split(*origins, ",")
 	}
 	node := server.New(server.Config{
 		Apps: apps, Closed: *closed, Store: st, Logger: log,
@@ -79,8 +103,9 @@ func serveCmd(args []string) error {
 		UserRate: *userRate, ChannelRate: *channelRate, MaxMembers: *maxMembers,
 		QueueMax: *queueMax, QueueTTL: *queueTTL,
 		InviteHold: *inviteHold, InviteExpiry: *inviteExpiry,
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, LoginRate: *loginRate, AllowedOrigins: allowed,
 	})
-	fmt.Printf("listening on ws://%s\n", l.Addr())
+	fmt.Printf("listening on %s://%s\n", scheme, l.Addr())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ type proxy struct {
 	target  func() string
 	mu      sync.Mutex
 	refuse  bool
+	stalled bool // bytes are swallowed: a half-open connection, no FIN either way
 	pairs   map[net.Conn]net.Conn
 	wg      sync.WaitGroup
 	accepts int
@@ -65,9 +65,33 @@ func (p *proxy) accept() {
 
 func (p *proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	dst.Close()
-	src.Close()
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			stalled := p.stalled
+			p.mu.Unlock()
+			if !stalled {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// stall makes every open connection half-open: what is sent is lost, and
+// neither side is told.
+func (p *proxy) stall() {
+	p.mu.Lock()
+	p.stalled = true
+	p.mu.Unlock()
 }
 
 // cut closes every open connection; refuse decides whether new ones are let through.
@@ -86,6 +110,7 @@ func (p *proxy) cut(refuse bool) {
 func (p *proxy) allow() {
 	p.mu.Lock()
 	p.refuse = false
+	p.stalled = false
 	p.mu.Unlock()
 }
 

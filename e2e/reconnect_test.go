@@ -7,6 +7,7 @@ import (
 
 	"github.com/xinling/xinling/sdk"
 	"github.com/xinling/xinling/server"
+	"github.com/xinling/xinling/token"
 )
 
 // loginVia logs an account in through a proxy.
@@ -136,5 +137,31 @@ func TestReconnectGivesUpWith102(t *testing.T) {
 	alice.expect(t, "OnLogout(102)")
 	if alice.GetStatus() != 0 {
 		t.Fatalf("status %d", alice.GetStatus())
+	}
+}
+
+// TestReloginWithExpiredTokenEnds105: a session outlives its token, but when
+// it cannot be resumed (the server restarted) the fresh login the SDK tries
+// is refused, and the application hears onLogout(105).
+func TestReloginWithExpiredTokenEnds105(t *testing.T) {
+	const app, cert = "secureapp", "cert"
+	s := startServer(t, server.Config{Apps: map[string]string{app: cert}})
+	c := sdk.NewInstance(app, sdk.WithServer(s.url()))
+	defer c.Destroy()
+	r := newRec()
+	c.CallbackSet(r)
+	exp := time.Now().Add(1500 * time.Millisecond).Unix()
+	c.Login(app, "alice", token.Make(app, cert, "alice", exp), 0, "")
+	r.expect(t, "OnLoginSuccess(0)")
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for ; time.Now().Unix() <= exp; <-tick.C {
+		r.sync(t, c)
+	}
+	s.restart()
+	r.wait(t, "OnReconnecting(1)")
+	r.wait(t, "OnLogout(105)")
+	if c.GetStatus() != 0 {
+		t.Fatalf("status %d", c.GetStatus())
 	}
 }

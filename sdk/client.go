@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"net/url"
 	"os"
@@ -25,6 +26,7 @@ type config struct {
 	reconnectWindow time.Duration
 	requestTimeout  time.Duration
 	dialer          *websocket.Dialer
+	tls             *tls.Config
 
 	// Unexported tunables; tests in this package shorten them.
 	heartbeat   time.Duration // ping interval; 0 = what the server asks for
@@ -79,6 +81,12 @@ func WithRequestTimeout(d time.Duration) Option {
 // SDK copies it; nil means a default dialer.
 func WithDialer(d *websocket.Dialer) Option {
 	return func(c *config) { c.dialer = d }
+}
+
+// WithTLSConfig sets the TLS configuration for wss:// servers, e.g. a
+// RootCAs pool that trusts a private CA. It applies on top of WithDialer.
+func WithTLSConfig(t *tls.Config) Option {
+	return func(c *config) { c.tls = t }
 }
 
 // serverURL normalises a WithServer argument.

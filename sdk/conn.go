@@ -141,6 +141,9 @@ func (c *Client) dial(ctx context.Context, done func(*websocket.Conn, error)) {
 	} else {
 		d.Proxy = websocket.DefaultDialer.Proxy
 	}
+	if c.cfg.tls != nil {
+		d.TLSClientConfig = c.cfg.tls
+	}
 	// The dialer honours ctx while connecting but, for the upgrade, only its
 	// deadline; close the socket on cancellation so that Logout and Destroy
 	// never wait for a stuck handshake.

@@ -18,25 +18,29 @@ type Config struct {
 	Store  store.Store  // durable state; default store.Memory()
 	Logger *slog.Logger // default slog.Default()
 
-	Grace          time.Duration   // a dropped session waits this long to be resumed (30 s)
-	Heartbeat      time.Duration   // the ping interval clients are told; dead after 3× (5 s)
-	ChannelTTL     time.Duration   // default _channel_ttl (7200 s)
-	JanitorEvery   time.Duration   // how often expired channels are destroyed (5 s)
-	ChannelIdle    time.Duration   // an empty channel's object (limiters, offsets) is kept this long (60 s)
-	QueueTTL       time.Duration   // offline messages expire after (24 h)
-	QueueMax       int             // offline messages per account (1,000)
-	UserRate       int             // messages per second per user, peer and channel together (60)
-	ChannelRate    int             // messages per second per channel, unless _sendmsg_limit (200)
-	MaxMembers     int             // members per channel (10,000)
-	OutboundBytes  int             // bytes queued to one connection before it is dropped as too slow (4 MiB)
-	WriteTimeout   time.Duration   // one write to a client (10 s)
-	LoginTimeout   time.Duration   // a new connection must log in within (10 s)
-	ChannelHistory int             // channel pushes kept for resume (1,024)
-	UserBacklog    int             // unacknowledged user-stream pushes kept per session (10,000)
-	RequestRate    int             // requests per second per connection before they are refused (1,000)
-	InviteHold     time.Duration   // an invite to an offline account waits this long for it (20 s)
-	InviteExpiry   time.Duration   // an unanswered invite without _timeout expires after (60 s)
-	Gateway        gateway.Gateway // where phone invites go; nil: they fail with 700
+	Grace           time.Duration   // a dropped session waits this long to be resumed (30 s)
+	Heartbeat       time.Duration   // the ping interval clients are told; dead after 3× (5 s)
+	ChannelTTL      time.Duration   // default _channel_ttl (7200 s)
+	JanitorEvery    time.Duration   // how often expired channels are destroyed (5 s)
+	ChannelIdle     time.Duration   // an empty channel's object (limiters, offsets) is kept this long (60 s)
+	QueueTTL        time.Duration   // offline messages expire after (24 h)
+	QueueMax        int             // offline messages per account (1,000)
+	UserRate        int             // messages per second per user, peer and channel together (60)
+	ChannelRate     int             // messages per second per channel, unless _sendmsg_limit (200)
+	MaxMembers      int             // members per channel (10,000)
+	OutboundBytes   int             // bytes queued to one connection before it is dropped as too slow (4 MiB)
+	WriteTimeout    time.Duration   // one write to a client (10 s)
+	LoginTimeout    time.Duration   // a new connection must log in within (10 s)
+	ChannelHistory  int             // channel pushes kept for resume (1,024)
+	UserBacklog     int             // unacknowledged user-stream pushes kept per session (10,000)
+	RequestRate     int             // requests per second per connection before they are refused (1,000)
+	InviteHold      time.Duration   // an invite to an offline account waits this long for it (20 s)
+	InviteExpiry    time.Duration   // an unanswered invite without _timeout expires after (60 s)
+	Gateway         gateway.Gateway // where phone invites go; nil: they fail with 700
+	MaxConns        int             // connections the node accepts (100,000)
+	MaxConnsPerAddr int             // connections from one source address (1,000)
+	LoginRate       int             // login attempts per second, node-wide (20,000)
+	AllowedOrigins  []string        // browser origins allowed to connect; empty: any
 }
 
 func (c *Config) withDefaults() Config {
@@ -69,6 +73,9 @@ func (c *Config) withDefaults() Config {
 	defInt(&out.ChannelHistory, 1024)
 	defInt(&out.UserBacklog, 10000)
 	defInt(&out.RequestRate, 1000)
+	defInt(&out.MaxConns, 100000)
+	defInt(&out.MaxConnsPerAddr, 1000)
+	defInt(&out.LoginRate, 20000)
 	if out.Store == nil {
 		out.Store = store.Memory()
 	}

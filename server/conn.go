@@ -232,7 +232,9 @@ func (c *Conn) closeAndDetach() {
 	if sess != nil {
 		sess.detach(c)
 	}
-	c.node.conns.Delete(c)
+	if _, ok := c.node.conns.LoadAndDelete(c); ok {
+		c.node.release(c.addr)
+	}
 }
 
 func (c *Conn) session() *Session {

@@ -49,6 +49,12 @@ func (c *Conn) login(f *wire.Frame) {
 		c.replyErr(f.ID, wire.Errf(wire.LoginAlready, "already logged in on this connection"))
 		return
 	}
+	if !n.logins.Allow() {
+		n.metrics.limited.Add(1)
+		n.metrics.loginFailures.Add(1)
+		c.replyErr(f.ID, wire.Errf(wire.LoginOther, "too many logins on this server right now (limit %d/s); try again", n.cfg.LoginRate))
+		return
+	}
 	var req wire.LoginReq
 	if err := f.Decode(&req); err != nil {
 		c.replyErr(f.ID, wire.Errf(wire.LoginFailed, "%v", err))

@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"container/list"
 	"encoding/json"
+	"net/http"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics are the node's counters; Stats exposes them.
+// metrics are the node's counters; Stats and /metrics expose them.
 type metrics struct {
 	framesIn, framesOut, deliveries atomic.Uint64
 	badFrames, slowDrops, limited   atomic.Uint64
-	logins, loginFailures           atomic.Uint64
+	logins, loginFailures, refused  atomic.Uint64
 }
 
 // Stats is a snapshot of the node's state and counters.
@@ -19,15 +24,13 @@ type Stats struct {
 	Connections, Sessions, Channels int
 	FramesIn, FramesOut, Deliveries uint64
 	BadFrames, SlowDrops, Limited   uint64
-	Logins, LoginFailures           uint64
+	Logins, LoginFailures, Refused  uint64
 }
 
 // Stats returns the node's current figures.
 func (n *Node) Stats() Stats {
-	conns := 0
-	n.conns.Range(func(_, _ any) bool { conns++; return true })
 	return Stats{
-		Connections:   conns,
+		Connections:   int(n.connCount.Load()),
 		Sessions:      n.sessions.len(),
 		Channels:      n.channels.len(),
 		FramesIn:      n.metrics.framesIn.Load(),
@@ -38,7 +41,35 @@ func (n *Node) Stats() Stats {
 		Limited:       n.metrics.limited.Load(),
 		Logins:        n.metrics.logins.Load(),
 		LoginFailures: n.metrics.loginFailures.Load(),
+		Refused:       n.metrics.refused.Load(),
 	}
+}
+
+// metricsHandler serves the node's figures in Prometheus' text format, with
+// the process (CPU, resident memory) and Go runtime collectors.
+func (n *Node) metricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	gauge := func(name, help string, f func() float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "xinling", Name: name, Help: help}, f))
+	}
+	counter := func(name, help string, v *atomic.Uint64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "xinling", Name: name, Help: help},
+			func() float64 { return float64(v.Load()) }))
+	}
+	gauge("connections", "Open WebSocket connections.", func() float64 { return float64(n.connCount.Load()) })
+	gauge("sessions", "Logged-in sessions, including those waiting to be resumed.", func() float64 { return float64(n.sessions.len()) })
+	gauge("channels", "Channels held in memory.", func() float64 { return float64(n.channels.len()) })
+	counter("frames_in_total", "Frames received from clients.", &n.metrics.framesIn)
+	counter("frames_out_total", "Frames written to clients.", &n.metrics.framesOut)
+	counter("channel_deliveries_total", "Channel pushes handed to members.", &n.metrics.deliveries)
+	counter("bad_frames_total", "Messages with a malformed frame.", &n.metrics.badFrames)
+	counter("slow_client_drops_total", "Connections dropped because their outbound queue was full.", &n.metrics.slowDrops)
+	counter("rate_limited_total", "Requests refused by a rate limit.", &n.metrics.limited)
+	counter("logins_total", "Successful logins and resumes.", &n.metrics.logins)
+	counter("login_failures_total", "Refused logins.", &n.metrics.loginFailures)
+	counter("connections_refused_total", "Connections refused by --max-conns, the per-address cap or shutdown.", &n.metrics.refused)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
 // jsonMarshal encodes without HTML escaping: messages are for programs, not browsers.

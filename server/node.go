@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,10 @@ type Node struct {
 	sessions  *shardedMap[*Session]
 	channels  *shardedMap[*Channel]
 	conns     sync.Map // *Conn → struct{}
+	connCount atomic.Int64
+	perAddr   map[string]int // open connections per source address; under stopMu
+	logins    *rate.Limiter  // login attempts per second, node-wide
+	metricsH  http.Handler
 	fds       atomic.Int64
 	mailSeed  maphash.Seed
 	mailboxes [256]sync.Mutex
@@ -61,43 +66,87 @@ func New(cfg Config) *Node {
 		stop:     make(chan struct{}),
 		mailSeed: maphash.MakeSeed(),
 		calls:    newCalls(),
+		perAddr:  make(map[string]int),
+		logins:   rate.NewLimiter(rate.Limit(c.LoginRate), c.LoginRate),
 	}
 	n.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,
 		WriteBufferSize: 4096,
-		CheckOrigin:     func(*http.Request) bool { return true },
+		CheckOrigin:     n.checkOrigin,
 	}
+	n.metricsH = n.metricsHandler()
 	n.wg.Add(1)
 	go n.janitor()
 	return n
 }
 
+// checkOrigin admits clients without an Origin header (programs) and
+// browsers from an allowed origin; with no list configured, every origin.
+func (n *Node) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || len(n.cfg.AllowedOrigins) == 0 {
+		return true
+	}
+	return slices.Contains(n.cfg.AllowedOrigins, origin)
+}
+
 // ServeHTTP upgrades a request on any path to the signaling WebSocket;
-// /healthz answers plain HTTP.
+// /healthz and /metrics answer plain HTTP.
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" {
+	switch r.URL.Path {
+	case "/healthz":
 		_, _ = w.Write([]byte("ok\n"))
 		return
-	}
-	ws, err := n.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader has answered the client
-	}
-	c := newConn(n, ws, int(n.fds.Add(1)), r.RemoteAddr)
-	// Registering under the lock Shutdown takes means every connection is
-	// either told to go away or refused here.
-	n.stopMu.Lock()
-	if n.stopping {
-		n.stopMu.Unlock()
-		_ = ws.WriteMessage(websocket.TextMessage, wire.MustEncode(0, wire.PushGoAway, wire.GoAway{Reason: "server shutting down"}))
-		_ = ws.Close()
+	case "/metrics":
+		n.metricsH.ServeHTTP(w, r)
 		return
 	}
-	n.conns.Store(c, struct{}{})
+	addr := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	// Admission happens under the lock Shutdown takes, so every connection
+	// is either counted and later told to go away, or refused here.
+	n.stopMu.Lock()
+	why := ""
+	switch {
+	case n.stopping:
+		why = "server shutting down"
+	case n.connCount.Load() >= int64(n.cfg.MaxConns):
+		why = fmt.Sprintf("server full (%d connections)", n.cfg.MaxConns)
+	case n.perAddr[addr] >= n.cfg.MaxConnsPerAddr:
+		why = fmt.Sprintf("too many connections from %s (%d)", addr, n.cfg.MaxConnsPerAddr)
+	}
+	if why != "" {
+		n.stopMu.Unlock()
+		n.metrics.refused.Add(1)
+		http.Error(w, why, http.StatusServiceUnavailable)
+		return
+	}
+	n.connCount.Add(1)
+	n.perAddr[addr]++
 	n.wg.Add(2)
 	n.stopMu.Unlock()
+	ws, err := n.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		n.release(addr) // the upgrader has answered the client
+		n.wg.Add(-2)
+		return
+	}
+	c := newConn(n, ws, int(n.fds.Add(1)), addr)
+	n.conns.Store(c, struct{}{})
 	go func() { defer n.wg.Done(); c.writeLoop() }()
 	go func() { defer n.wg.Done(); c.readLoop() }()
+}
+
+// release forgets a connection from addr.
+func (n *Node) release(addr string) {
+	n.stopMu.Lock()
+	n.connCount.Add(-1)
+	if n.perAddr[addr]--; n.perAddr[addr] <= 0 {
+		delete(n.perAddr, addr)
+	}
+	n.stopMu.Unlock()
 }
 
 // Serve accepts connections on l until Shutdown.

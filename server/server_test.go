@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -273,4 +275,68 @@ func TestPingsKeepAClientAlive(t *testing.T) {
 	if f := c.call(wire.OpUserStatus, wire.UserAttrReq{Account: "alive"}); f.Err != nil {
 		t.Fatalf("connection lost despite pings: %v", f.Err)
 	}
+}
+
+func TestConnectionCaps(t *testing.T) {
+	n, url := testNode(t, Config{MaxConnsPerAddr: 2})
+	dialRaw(t, url)
+	dialRaw(t, url)
+	_, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err == nil || resp == nil || resp.StatusCode != 503 {
+		t.Fatalf("third connection from one address: err %v resp %v, want 503", err, resp)
+	}
+	if n.Stats().Refused != 1 {
+		t.Fatalf("refused = %d", n.Stats().Refused)
+	}
+
+	_, url2 := testNode(t, Config{MaxConns: 1})
+	dialRaw(t, url2)
+	if _, resp, _ := websocket.DefaultDialer.Dial(url2, nil); resp == nil || resp.StatusCode != 503 {
+		t.Fatalf("connection past --max-conns was not refused: %v", resp)
+	}
+}
+
+func TestConnectionSlotIsFreedOnClose(t *testing.T) {
+	n, url := testNode(t, Config{MaxConnsPerAddr: 1})
+	c := dialRaw(t, url)
+	c.login("app", "a")
+	c.ws.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for n.Stats().Connections != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("closed connection still counted")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the server's count, with a deadline
+	}
+	dialRaw(t, url).login("app", "a")
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	_, url := testNode(t, Config{LoginRate: 2})
+	codes := []wire.Code{}
+	for i := range 3 {
+		c := dialRaw(t, url)
+		f := c.call(wire.OpLogin, wire.LoginReq{Proto: wire.Version, App: "app", Account: fmt.Sprint("u", i)})
+		if f.Err != nil {
+			codes = append(codes, f.Err.Code)
+		}
+	}
+	if len(codes) != 1 || codes[0] != wire.LoginOther {
+		t.Fatalf("login errors %v, want one 200", codes)
+	}
+}
+
+func TestAllowedOrigins(t *testing.T) {
+	_, url := testNode(t, Config{AllowedOrigins: []string{"https://app.example"}})
+	h := http.Header{"Origin": []string{"https://evil.example"}}
+	if _, resp, err := websocket.DefaultDialer.Dial(url, h); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("foreign origin admitted: %v %v", err, resp)
+	}
+	h.Set("Origin", "https://app.example")
+	ws, _, err := websocket.DefaultDialer.Dial(url, h)
+	if err != nil {
+		t.Fatalf("allowed origin refused: %v", err)
+	}
+	ws.Close()
+	dialRaw(t, url) // no Origin: a program, admitted
 }

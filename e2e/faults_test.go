@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/xinling/xinling/sdk"
+	"github.com/xinling/xinling/sdk/wire"
+	"github.com/xinling/xinling/server"
+)
+
+// TestHalfOpenConnectionDetectedByBothSides: the network swallows everything
+// without a FIN. The SDK notices by its heartbeat and reconnects; the server
+// notices by its read deadline and, after the grace, ends the session.
+func TestHalfOpenConnectionDetectedByBothSides(t *testing.T) {
+	const hb = 200 * time.Millisecond
+	s := startServer(t, server.Config{Heartbeat: hb, Grace: 200 * time.Millisecond})
+	p := startProxy(t, func() string { return s.addr })
+	// A short request timeout bounds each reconnect attempt into the black hole.
+	alice := loginVia(t, p, "alice", sdk.WithRequestTimeout(500*time.Millisecond))
+	alice.join(t, "room")
+	bob := login(t, s, "bob")
+	bob.join(t, "room")
+	alice.wait(t, "OnChannelUserJoined(bob,2)")
+
+	start := time.Now()
+	p.stall() // the open connection, and new ones, are black holes
+	alice.wait(t, "OnReconnecting(1)")
+	if el := time.Since(start); el > 3*hb+time.Second {
+		t.Fatalf("SDK noticed the dead connection after %v, want about %v", el, 3*hb)
+	}
+	bob.wait(t, "OnChannelUserLeaved(alice,1)") // the server noticed, and the grace ran out
+	if el := time.Since(start); el > 3*hb+200*time.Millisecond+2*time.Second {
+		t.Fatalf("server ended the session after %v", el)
+	}
+	p.allow()
+	alice.wait(t, "OnReconnected(")
+	alice.wait(t, "OnChannelJoined(room)")
+}
+
+// TestClientThatNeverReadsIsDropped: a member that stops reading fills its
+// outbound queue and is disconnected; the others keep getting every message.
+func TestClientThatNeverReadsIsDropped(t *testing.T) {
+	s := startServer(t, server.Config{UserRate: 1 << 20, ChannelRate: 1 << 20, RequestRate: 1 << 20, OutboundBytes: 256 << 10})
+	// The stuck client: logs in and joins over a raw socket, then never reads.
+	ws, _, err := websocket.DefaultDialer.Dial(s.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	for _, b := range [][]byte{
+		wire.MustEncode(1, wire.OpLogin, wire.LoginReq{Proto: wire.Version, App: testApp, Account: "stuck"}),
+		wire.MustEncode(2, wire.OpChannelJoin, wire.ChannelReq{Channel: "room"}),
+	} {
+		if err := ws.WriteMessage(websocket.TextMessage, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reader := login(t, s, "reader")
+	reader.join(t, "room")
+	sender := login(t, s, "sender")
+	sender.join(t, "room")
+	body := strings.Repeat("x", 8000)
+	const n = 1500 // 12 MB: more than socket buffers and the queue hold
+	for i := range n {
+		sender.MessageChannelSend("room", fmt.Sprint(i, body), "")
+	}
+	for i := range n {
+		e := string(reader.wait(t, "OnMessageChannelReceive(room,sender,"))
+		if !strings.Contains(e, fmt.Sprintf(",%dxxxx", i)) {
+			t.Fatalf("message %d: %.60s…", i, e)
+		}
+	}
+	if st := s.node.Stats(); st.SlowDrops == 0 {
+		t.Fatalf("the client that never reads was not dropped: %+v", st)
+	}
+}
+
+// TestFloodingClientIsLimitedAndOthersUnaffected: requests past the rate get
+// errors, never silence, and another user's round trips still work.
+func TestFloodingClientIsLimitedAndOthersUnaffected(t *testing.T) {
+	s := startServer(t, server.Config{UserRate: 50})
+	flood := login(t, s, "flood")
+	login(t, s, "target")
+	calm := login(t, s, "calm")
+	const n = 500
+	for i := range n {
+		flood.MessageInstantSend("target", 0, "spam", fmt.Sprint("f", i))
+	}
+	calm.MessageInstantSend("target", 0, "hello", "c1")
+	calm.expect(t, "OnMessageSendSuccess(c1)")
+	ok, refused := 0, 0
+	for range n {
+		switch e := string(flood.wait(t, "OnMessageSend")); {
+		case strings.HasPrefix(e, "OnMessageSendSuccess("):
+			ok++
+		case strings.HasSuffix(e, ",400)"):
+			refused++
+		default:
+			t.Fatalf("unexpected %s", e)
+		}
+	}
+	if ok+refused != n || refused == 0 || ok > 100 {
+		t.Fatalf("%d sent, %d refused of %d", ok, refused, n)
+	}
+}
