@@ -169,3 +169,22 @@ func TestAttributesAndQueuedMessageSurviveRestart(t *testing.T) {
 		"OnChannelAttrUpdated(room,_member_num,1,update)",
 		"OnChannelAttrUpdated(room,topic,restart,update)")
 }
+
+// authorRec also implements sdk.AttrAuthorCallback.
+type authorRec struct{ *rec }
+
+func (a authorRec) OnChannelAttrChangedBy(ch, name, typ, by string) {
+	a.add("ChangedBy", ch, name, typ, by)
+}
+
+func TestAttrAuthorExtension(t *testing.T) {
+	s := startServer(t, server.Config{})
+	watcher := login(t, s, "watcher")
+	watcher.CallbackSet(authorRec{watcher.rec})
+	watcher.join(t, "room")
+	editor := login(t, s, "editor")
+	editor.ChannelSetAttr("room", "k", "v")
+	watcher.expect(t, "OnChannelAttrUpdated(room,k,v,update)", "ChangedBy(room,k,update,editor)")
+	editor.ChannelClearAttr("room")
+	watcher.expect(t, "OnChannelAttrUpdated(room,,,clear)", "ChangedBy(room,,clear,editor)")
+}

@@ -90,6 +90,15 @@ type Callback interface {
 // BaseCallback implements every Callback method as a no-op, for embedding.
 type BaseCallback struct{}
 
+// AttrAuthorCallback is an optional extension of Callback, beyond the seed:
+// when the callback set also implements it, each channel attribute change
+// pushed by the server is followed, right after its onChannelAttrUpdated,
+// by the account that made it ("" for the server's own, such as
+// _member_num). Attribute snapshots on join carry no author.
+type AttrAuthorCallback interface {
+	OnChannelAttrChangedBy(channelID, name, typ, by string)
+}
+
 var _ Callback = BaseCallback{}
 
 func (BaseCallback) OnReconnecting(nretry uint32)                                   {}

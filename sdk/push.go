@@ -82,7 +82,12 @@ func (e *engine) frame(cn *conn, f *wire.Frame) {
 	case wire.PushAttrUpdated:
 		var a wire.AttrUpdate
 		if e.decodePush(f, &a) && e.channelPush(a.Channel, f.Off) {
-			e.emit(func(cb Callback) { cb.OnChannelAttrUpdated(a.Channel, a.Name, a.Value, a.Type) })
+			e.emit(func(cb Callback) {
+				cb.OnChannelAttrUpdated(a.Channel, a.Name, a.Value, a.Type)
+				if x, ok := cb.(AttrAuthorCallback); ok {
+					x.OnChannelAttrChangedBy(a.Channel, a.Name, a.Type, a.By)
+				}
+			})
 		}
 	case wire.PushChannelGone:
 		var g wire.ChannelGone

@@ -84,15 +84,15 @@ func (c *Conn) handle(f *wire.Frame) {
 		var req wire.ChannelAttrReq
 		if e = decode(f, &req); e == nil {
 			if f.Op == wire.OpChannelSetAttr {
-				e = n.setChannelAttr(s.app, req.Channel, req.Name, req.Value)
+				e = n.setChannelAttr(s, req.Channel, req.Name, req.Value)
 			} else {
-				e = n.delChannelAttr(s.app, req.Channel, req.Name)
+				e = n.delChannelAttr(s, req.Channel, req.Name)
 			}
 		}
 	case wire.OpChannelClear:
 		var req wire.ChannelReq
 		if e = decode(f, &req); e == nil {
-			e = n.clearChannelAttrs(s.app, req.Channel)
+			e = n.clearChannelAttrs(s, req.Channel)
 		}
 	case wire.OpUserSetAttr:
 		var req wire.UserAttrReq
@@ -374,7 +374,7 @@ func checkBuiltinValue(name, value string) *wire.Error {
 	return nil
 }
 
-func (n *Node) setChannelAttr(app, channel, name, value string) *wire.Error {
+func (n *Node) setChannelAttr(s *Session, channel, name, value string) *wire.Error {
 	if e := wire.CheckName("channel", channel); e != nil {
 		return e
 	}
@@ -387,8 +387,8 @@ func (n *Node) setChannelAttr(app, channel, name, value string) *wire.Error {
 	if e := checkBuiltinValue(name, value); e != nil {
 		return e
 	}
-	return n.changeChannel(app, channel, name, func(ch *Channel) (*wire.AttrUpdate, error) {
-		if err := n.store.SetChannelAttr(app, channel, name, value); err != nil {
+	return n.changeChannel(s, channel, name, func(ch *Channel) (*wire.AttrUpdate, error) {
+		if err := n.store.SetChannelAttr(s.app, channel, name, value); err != nil {
 			return nil, err
 		}
 		ch.attrs[name] = value
@@ -396,15 +396,15 @@ func (n *Node) setChannelAttr(app, channel, name, value string) *wire.Error {
 	})
 }
 
-func (n *Node) delChannelAttr(app, channel, name string) *wire.Error {
+func (n *Node) delChannelAttr(s *Session, channel, name string) *wire.Error {
 	if e := wire.CheckName("channel", channel); e != nil {
 		return e
 	}
 	if e := checkAttrName(name); e != nil {
 		return e
 	}
-	return n.changeChannel(app, channel, name, func(ch *Channel) (*wire.AttrUpdate, error) {
-		if _, err := n.store.DelChannelAttr(app, channel, name); err != nil {
+	return n.changeChannel(s, channel, name, func(ch *Channel) (*wire.AttrUpdate, error) {
+		if _, err := n.store.DelChannelAttr(s.app, channel, name); err != nil {
 			return nil, err
 		}
 		delete(ch.attrs, name)
@@ -412,12 +412,12 @@ func (n *Node) delChannelAttr(app, channel, name string) *wire.Error {
 	})
 }
 
-func (n *Node) clearChannelAttrs(app, channel string) *wire.Error {
+func (n *Node) clearChannelAttrs(s *Session, channel string) *wire.Error {
 	if e := wire.CheckName("channel", channel); e != nil {
 		return e
 	}
-	return n.changeChannel(app, channel, "", func(ch *Channel) (*wire.AttrUpdate, error) {
-		if err := n.store.ClearChannelAttrs(app, channel); err != nil {
+	return n.changeChannel(s, channel, "", func(ch *Channel) (*wire.AttrUpdate, error) {
+		if err := n.store.ClearChannelAttrs(s.app, channel); err != nil {
 			return nil, err
 		}
 		clear(ch.attrs)
@@ -427,9 +427,9 @@ func (n *Node) clearChannelAttrs(app, channel string) *wire.Error {
 
 // changeChannel applies an attribute change under the channel's lock and
 // tells every member. name "" (clear) is not rate limited per attribute.
-func (n *Node) changeChannel(app, channel, name string, apply func(ch *Channel) (*wire.AttrUpdate, error)) *wire.Error {
+func (n *Node) changeChannel(s *Session, channel, name string, apply func(ch *Channel) (*wire.AttrUpdate, error)) *wire.Error {
 	var e *wire.Error
-	err := n.withChannel(app, channel, func(ch *Channel) {
+	err := n.withChannel(s.app, channel, func(ch *Channel) {
 		if name != "" && !ch.allowAttrLocked(name) {
 			n.metrics.limited.Add(1)
 			e = wire.Errf(wire.GeneralFailed, "rate limited: _setattr_limit allows %d changes per second to %s", ch.intAttr(wire.AttrSetAttrLimit, 0), name)
@@ -441,6 +441,7 @@ func (n *Node) changeChannel(app, channel, name string, apply func(ch *Channel) 
 			return
 		}
 		ch.changed = true
+		u.By = s.account
 		ch.pushLocked(wire.PushAttrUpdated, u)
 		ch.scheduleAutoUpdateLocked()
 	})

@@ -66,11 +66,11 @@ func (n *Node) invoke(s *Session, name string, raw json.RawMessage) ([]byte, *wi
 			res = map[string]any{"num": num, "list": list}
 		}
 	case invokePrefix + "channel_set_attr":
-		e = n.setChannelAttr(s.app, a.Channel, a.Name, a.Value)
+		e = n.setChannelAttr(s, a.Channel, a.Name, a.Value)
 	case invokePrefix + "channel_del_attr":
-		e = n.delChannelAttr(s.app, a.Channel, a.Name)
+		e = n.delChannelAttr(s, a.Channel, a.Name)
 	case invokePrefix + "channel_clear_attr":
-		e = n.clearChannelAttrs(s.app, a.Channel)
+		e = n.clearChannelAttrs(s, a.Channel)
 	default:
 		return nil, wire.Errf(wire.GeneralWrongParam, "unknown_method")
 	}

@@ -164,6 +164,7 @@ type AttrUpdate struct {
 	Name    string `json:"name"`
 	Value   string `json:"value"`
 	Type    string `json:"type"`
+	By      string `json:"by,omitempty"` // the account that made the change; "" for the server's own
 }
 
 // ChannelGone tells a session it is no longer in Channel, with an onChannelLeaved code.
