@@ -55,6 +55,7 @@ func serveCmd(args []string) error {
 	origins := fs.String("allowed-origins", "", "comma-separated browser origins allowed to connect (empty: any)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM): serve wss://")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	pprofOn := fs.Bool("pprof", false, "serve Go profiles under /debug/pprof/ (keep it off on an open network)")
 	verbose := fs.Bool("v", false, "log debug detail")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -103,7 +104,7 @@ func serveCmd(args []string) error {
 		UserRate: *userRate, ChannelRate: *channelRate, MaxMembers: *maxMembers,
 		QueueMax: *queueMax, QueueTTL: *queueTTL,
 		InviteHold: *inviteHold, InviteExpiry: *inviteExpiry,
-		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, LoginRate: *loginRate, AllowedOrigins: allowed,
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, LoginRate: *loginRate, AllowedOrigins: allowed, Pprof: *pprofOn,
 	})
 	fmt.Printf("listening on %s://%s\n", scheme, l.Addr())
 

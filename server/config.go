@@ -41,6 +41,7 @@ type Config struct {
 	MaxConnsPerAddr int             // connections from one source address (1,000)
 	LoginRate       int             // login attempts per second, node-wide (20,000)
 	AllowedOrigins  []string        // browser origins allowed to connect; empty: any
+	Pprof           bool            // serve net/http/pprof under /debug/pprof/ (for profiling, not for an open network)
 }
 
 func (c *Config) withDefaults() Config {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +100,10 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/metrics":
 		n.metricsH.ServeHTTP(w, r)
+		return
+	}
+	if n.cfg.Pprof && strings.HasPrefix(r.URL.Path, "/debug/pprof/") {
+		servePprof(w, r)
 		return
 	}
 	addr := r.RemoteAddr
