@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/xinling/xinling/server"
+	"github.com/xinling/xinling/server/gateway"
+	"github.com/xinling/xinling/server/sipgw"
 	"github.com/xinling/xinling/server/store"
 )
 
@@ -55,6 +57,9 @@ func serveCmd(args []string) error {
 	origins := fs.String("allowed-origins", "", "comma-separated browser origins allowed to connect (empty: any)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM): serve wss://")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	sipProxy := fs.String("sip-proxy", "", "SIP proxy host:port (UDP) that phone invites are sent to; empty: phone invites fail with 700")
+	sipListen := fs.String("sip-listen", "", "local UDP host:port for SIP (default 127.0.0.1:0; a remote proxy needs an address it can reach)")
+	sipDomain := fs.String("sip-domain", "", "From domain of phone calls (default xinling.local)")
 	pprofOn := fs.Bool("pprof", false, "serve Go profiles under /debug/pprof/ (keep it off on an open network)")
 	verbose := fs.Bool("v", false, "log debug detail")
 	if err := fs.Parse(args); err != nil {
@@ -94,6 +99,18 @@ func serveCmd(args []string) error {
 		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		scheme = "wss"
 	}
+	var gw gateway.Gateway // stays a nil interface without a proxy: phone invites then fail with 700
+	if *sipProxy != "" {
+		g, err := sipgw.New(sipgw.Config{Proxy: *sipProxy, Listen: *sipListen, Domain: *sipDomain,
+			Logger: log, RingTimeout: *inviteExpiry + 5*time.Second})
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer g.Close() // after the node's shutdown: defers run in reverse
+		gw = g
+		log.Info("phone invites go to the SIP proxy", "proxy", *sipProxy, "sip", g.Addr())
+	}
 	var allowed []string
 	if *origins != "" {
 		allowed = strings.Split(*origins, ",")
@@ -104,7 +121,7 @@ func serveCmd(args []string) error {
 		UserRate: *userRate, ChannelRate: *channelRate, MaxMembers: *maxMembers,
 		QueueMax: *queueMax, QueueTTL: *queueTTL,
 		InviteHold: *inviteHold, InviteExpiry: *inviteExpiry,
-		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, LoginRate: *loginRate, AllowedOrigins: allowed, Pprof: *pprofOn,
+		MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, LoginRate: *loginRate, AllowedOrigins: allowed, Pprof: *pprofOn, Gateway: gw,
 	})
 	fmt.Printf("listening on %s://%s\n", scheme, l.Addr())
 

@@ -34,7 +34,7 @@ type call struct {
 	callerS *Session // the caller's session; its end ends the call
 	calleeS *Session // the callee's session once the invite reached it
 	phone   bool
-	leg     gateway.Leg
+	leg     *legRunner // a phone call's gateway leg
 	hold    *time.Timer
 	expiry  *time.Timer
 }
@@ -171,6 +171,12 @@ func (n *Node) invite(s *Session, req *wire.InviteReq) *wire.Error {
 	if e != nil {
 		return e
 	}
+	if req.Phone {
+		// A "phone number" that is an account online here is called as one.
+		if _, ok := n.sessions.get(key{s.app, req.To}); ok {
+			req.Phone = false
+		}
+	}
 	if !req.Phone && req.To == s.account {
 		return wire.Errf(wire.GeneralWrongParam, "cannot invite oneself")
 	}
@@ -184,9 +190,13 @@ func (n *Node) invite(s *Session, req *wire.InviteReq) *wire.Error {
 	if _, live := cs.byKey[k]; live {
 		return wire.Errf(wire.InviteReinvite, "an invite to %s for %s is already in progress", req.To, req.Channel)
 	}
+	expiry := n.cfg.InviteExpiry
+	if opts.timeout > 0 {
+		expiry = opts.timeout
+	}
 	c := &call{key: k, extra: req.Extra, callerS: s, phone: req.Phone}
 	if req.Phone {
-		return n.dialLocked(c, req)
+		return n.dialLocked(c, req, expiry)
 	}
 	callee, online := n.sessions.get(key{s.app, req.To})
 	if !online && opts.requireOnline {
@@ -201,10 +211,6 @@ func (n *Node) invite(s *Session, req *wire.InviteReq) *wire.Error {
 		pk := key{s.app, req.To}
 		cs.pending[pk] = append(cs.pending[pk], c)
 		c.hold = time.AfterFunc(n.cfg.InviteHold, func() { n.failCall(c, stateRinging, wire.InvitePeerOffline) })
-	}
-	expiry := n.cfg.InviteExpiry
-	if opts.timeout > 0 {
-		expiry = opts.timeout
 	}
 	c.expiry = time.AfterFunc(expiry, func() { n.failCall(c, stateAccepted, wire.InviteTimeout) })
 	return nil
@@ -234,7 +240,7 @@ func (n *Node) failCall(c *call, before callState, code wire.Code) {
 	received := c.received()
 	cs.finishLocked(c)
 	if c.leg != nil {
-		go hangup(n, c.leg)
+		c.leg.hangup()
 	}
 	n.pushCall(c.callerS, wire.PushInviteFailed, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.callee, Code: code})
 	if received {
@@ -242,11 +248,52 @@ func (n *Node) failCall(c *call, before callState, code wire.Code) {
 	}
 }
 
-func hangup(n *Node, leg gateway.Leg) {
-	if err := leg.Hangup(); err != nil {
-		n.log.Warn("phone hangup", "err", err)
+// legRunner runs a phone call's gateway operations one after another, off
+// the registry lock and in the order they were asked for (DTMF before the
+// hangup that follows it).
+type legRunner struct {
+	n   *Node
+	leg gateway.Leg
+	ops chan func()
+}
+
+func newLegRunner(n *Node, leg gateway.Leg) *legRunner {
+	r := &legRunner{n: n, leg: leg, ops: make(chan func(), 64)}
+	go func() {
+		for op := range r.ops {
+			op()
+		}
+	}()
+	return r
+}
+
+// dtmf queues digits; false when too many operations are waiting.
+func (r *legRunner) dtmf(digits string) bool {
+	select {
+	case r.ops <- func() {
+		if err := r.leg.SendDTMF(digits); err != nil {
+			r.n.log.Warn("phone dtmf", "err", err)
+		}
+	}:
+		return true
+	default:
+		return false
 	}
 }
+
+// hangup queues the hangup and retires the runner; called once, when the
+// call finishes from our side.
+func (r *legRunner) hangup() {
+	r.ops <- func() {
+		if err := r.leg.Hangup(); err != nil {
+			r.n.log.Warn("phone hangup", "err", err)
+		}
+	}
+	close(r.ops)
+}
+
+// retire ends the runner when the far end finished the call.
+func (r *legRunner) retire() { close(r.ops) }
 
 // deliverInvites shows a newly logged-in account the invites held for it.
 func (n *Node) deliverInvites(s *Session) {
@@ -337,7 +384,7 @@ func (n *Node) endInvite(s *Session, ref *wire.InviteRef) *wire.Error {
 	received := c.received()
 	cs.finishLocked(c)
 	if c.leg != nil {
-		go hangup(n, c.leg)
+		c.leg.hangup()
 	}
 	if iAmCaller {
 		if received {
@@ -382,12 +429,9 @@ func (n *Node) inviteDTMF(s *Session, d *wire.InviteDTMF) *wire.Error {
 		return wire.Errf(wire.GeneralFailed, "no answered call to send DTMF on")
 	}
 	if c.phone {
-		leg := c.leg
-		go func() {
-			if err := leg.SendDTMF(d.Digits); err != nil {
-				n.log.Warn("phone dtmf", "err", err)
-			}
-		}()
+		if !c.leg.dtmf(d.Digits) {
+			return wire.Errf(wire.GeneralFailed, "too much DTMF waiting to be sent on this call")
+		}
 		return nil
 	}
 	to, from := c.calleeS, c.key.caller
@@ -408,7 +452,7 @@ func (n *Node) sessionCallsEnded(s *Session) {
 		received := c.received()
 		cs.finishLocked(c)
 		if c.leg != nil {
-			go hangup(n, c.leg)
+			c.leg.hangup()
 		}
 		switch {
 		case c.callerS == s && received:
@@ -420,7 +464,7 @@ func (n *Node) sessionCallsEnded(s *Session) {
 }
 
 // dialLocked hands a phone invite to the gateway.
-func (n *Node) dialLocked(c *call, req *wire.InviteReq) *wire.Error {
+func (n *Node) dialLocked(c *call, req *wire.InviteReq, expiry time.Duration) *wire.Error {
 	src := req.Source
 	if src == "" {
 		var x struct {
@@ -436,11 +480,11 @@ func (n *Node) dialLocked(c *call, req *wire.InviteReq) *wire.Error {
 	if err != nil {
 		return wire.Errf(wire.InviteOther, "phone gateway: %v", err)
 	}
-	c.leg = leg
+	c.leg = newLegRunner(n, leg)
 	c.state = stateRinging
 	n.calls.byKey[c.key] = c
 	n.calls.bind(c.callerS, c)
-	c.expiry = time.AfterFunc(n.cfg.InviteExpiry, func() { n.failCall(c, stateAccepted, wire.InviteTimeout) })
+	c.expiry = time.AfterFunc(expiry, func() { n.failCall(c, stateAccepted, wire.InviteTimeout) })
 	return nil
 }
 
@@ -486,6 +530,7 @@ func (p *phoneEvents) Answered(extra string) {
 func (p *phoneEvents) Rejected(code int, reason string) {
 	p.update(func(cs *calls, c *call) {
 		cs.finishLocked(c)
+		c.leg.retire()
 		b, _ := json.Marshal(map[string]any{"sip_code": code, "reason": reason})
 		p.n.pushCall(c.callerS, wire.PushInviteRefused, p.ev(string(b)))
 	})
@@ -494,6 +539,7 @@ func (p *phoneEvents) Rejected(code int, reason string) {
 func (p *phoneEvents) Failed(reason string) {
 	p.update(func(cs *calls, c *call) {
 		cs.finishLocked(c)
+		c.leg.retire()
 		p.n.log.Info("phone call failed", "number", c.key.callee, "reason", reason)
 		b, _ := json.Marshal(map[string]string{"reason": reason})
 		ev := p.ev(string(b))
@@ -505,10 +551,24 @@ func (p *phoneEvents) Failed(reason string) {
 func (p *phoneEvents) Hangup() {
 	p.update(func(cs *calls, c *call) {
 		cs.finishLocked(c)
+		c.leg.retire()
 		p.n.pushCall(c.callerS, wire.PushInviteEnded, p.ev(""))
 	})
 }
 
 func (c *call) String() string {
 	return fmt.Sprintf("call %s→%s on %s (%d)", c.key.caller, c.key.callee, c.key.channel, c.state)
+}
+
+// shutdown ends every call without telling anyone (the clients are going
+// away too), hanging up phone legs so no phone keeps ringing.
+func (cs *calls) shutdown() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, c := range cs.byKey {
+		cs.finishLocked(c)
+		if c.leg != nil {
+			c.leg.hangup()
+		}
+	}
 }

@@ -184,6 +184,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			c.closeAfterFlush()
 			return true
 		})
+		n.calls.shutdown()
 		// Every channel empties now: start the TTL of those with attributes.
 		n.channels.each(func(ch *Channel) {
 			ch.mu.Lock()

@@ -172,29 +172,29 @@ func New(cfg Config) (*Gateway, error) {
 }
 
 func (g *Gateway) start() error {
-	slog := g.log
+	lg := g.log
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(userAgent),
 		sipgo.WithUserAgentHostname(g.cfg.Domain),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(slog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(lg)),
 		sipgo.WithUserAgentTransactionLayerOptions(
-			sip.WithTransactionLayerLogger(slog),
+			sip.WithTransactionLayerLogger(lg),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
-				slog.Debug("stray SIP response", "msg", r.Short())
+				lg.Debug("stray SIP response", "msg", r.Short())
 			}),
 		),
 	)
 	if err != nil {
 		return fmt.Errorf("sipgw: %w", err)
 	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(slog))
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(lg))
 	if err != nil {
 		ua.Close()
 		return fmt.Errorf("sipgw: %w", err)
 	}
 	client, err := sipgo.NewClient(ua,
-		sipgo.WithClientLogger(slog),
-		sipgo.WithClientHostname(g.advHost),
+		sipgo.WithClientLogger(lg),
+		sipgo.WithClientHostname(uriHost(g.advHost)),
 		sipgo.WithClientPort(g.advPort),
 		// Every request leaves from the bound socket, so the far end's
 		// responses and in-dialog requests come back to it.
@@ -208,7 +208,7 @@ func (g *Gateway) start() error {
 	g.dua = &sipgo.DialogUA{
 		Client: client,
 		ContactHDR: sip.ContactHeader{
-			Address: sip.Uri{Scheme: "sip", User: "xinling", Host: g.advHost, Port: g.advPort},
+			Address: sip.Uri{Scheme: "sip", User: "xinling", Host: uriHost(g.advHost), Port: g.advPort},
 		},
 	}
 
@@ -237,6 +237,7 @@ func (g *Gateway) start() error {
 	for pool.Size() == 0 {
 		select {
 		case <-g.serveDone:
+			ua.Close()
 			return errors.New("sipgw: SIP transport did not start")
 		default:
 		}
@@ -284,10 +285,12 @@ func (g *Gateway) Dial(ctx context.Context, c gateway.Call, ev gateway.Events) (
 	return cl, nil
 }
 
-// Close hangs up every live call (no events follow), stops the transport
-// and waits for the gateway's goroutines. Calls that have not ended within
-// a few seconds are abandoned. Close is idempotent. Do not call it from an
-// event callback: it waits for callbacks in flight.
+// Close hangs up every live call (CANCEL or BYE; no events follow for
+// them), stops the transport and waits for the gateway's goroutines. Calls
+// that have not ended within a few seconds are abandoned. An event already
+// due for a call that ended by itself (Rejected, Failed, Hangup) is still
+// delivered. Close is idempotent. Do not call it from an event callback: it
+// waits for callbacks in flight.
 func (g *Gateway) Close() error {
 	g.mu.Lock()
 	if g.closed {
@@ -304,17 +307,9 @@ func (g *Gateway) Close() error {
 	for _, c := range live {
 		c.end(errClosing)
 	}
-	grace := time.NewTimer(closeGrace)
-	defer grace.Stop()
-	for _, c := range live {
-		select {
-		case <-c.runDone:
-		case <-grace.C:
-			g.log.Warn("closing with calls still ending; abandoning them")
-			goto teardown
-		}
+	if !waitRuns(live, closeGrace) {
+		g.log.Warn("closing with calls still ending; abandoning them")
 	}
-teardown:
 	// Terminates every transaction (unblocking whatever still waits on one)
 	// and closes the socket, which ends ServeUDP.
 	err := g.ua.Close()
@@ -332,6 +327,20 @@ teardown:
 		err = nil
 	}
 	return err
+}
+
+// waitRuns waits up to d for the calls' run goroutines to end.
+func waitRuns(calls []*call, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for _, c := range calls {
+		select {
+		case <-c.runDone:
+		case <-t.C:
+			return false
+		}
+	}
+	return true
 }
 
 func (g *Gateway) forget(c *call) {
@@ -381,6 +390,15 @@ func splitHostPort(hp string, def int) (string, int, error) {
 		return "", 0, fmt.Errorf("invalid port %q", port)
 	}
 	return host, p, nil
+}
+
+// uriHost is h as sipgo wants it in a URI or Via: an IPv6 address in
+// brackets (sipgo formats host:port without adding them).
+func uriHost(h string) string {
+	if ip := net.ParseIP(h); ip != nil && ip.To4() == nil {
+		return "[" + h + "]"
+	}
+	return h
 }
 
 // validHost accepts a DNS name or an IP address (no brackets).
