@@ -45,7 +45,7 @@ func TestHalfOpenConnectionDetectedByBothSides(t *testing.T) {
 // TestClientThatNeverReadsIsDropped: a member that stops reading fills its
 // outbound queue and is disconnected; the others keep getting every message.
 func TestClientThatNeverReadsIsDropped(t *testing.T) {
-	s := startServer(t, server.Config{UserRate: 1 << 20, ChannelRate: 1 << 20, RequestRate: 1 << 20, OutboundBytes: 256 << 10})
+	s := startServer(t, server.Config{UserRate: 1 << 20, ChannelRate: 1 << 20, RequestRate: 1 << 20, OutboundBytes: 1 << 20})
 	// The stuck client: logs in and joins over a raw socket, then never reads.
 	ws, _, err := websocket.DefaultDialer.Dial(s.url(), nil)
 	if err != nil {

@@ -203,12 +203,16 @@ func TestPartyDisconnectingMidCall(t *testing.T) {
 	alice.expect(t, "OnInviteAcceptedByPeer(call,bob,0,)")
 	p.cut(true) // bob is gone for longer than the grace
 	alice.expect(t, "OnInviteEndByPeer(call,bob,0,)")
+	// Bob's SDK, back with a new session, learns that the call is over.
+	p.allow()
+	bob.wait(t, "OnReconnected(")
+	bob.expect(t, "OnInviteEndByPeer(call,alice,0,)")
 
 	// A caller who logs out ends its calls; the callee is told.
 	carol := login(t, s, "carol")
 	ring(t, carol, alice, "call2", "")
 	carol.Logout()
-	carol.expect(t, "OnLogout(101)")
+	carol.expect(t, "OnInviteEndByMyself(call2,alice,0)", "OnLogout(101)") // her own final outcome
 	alice.expect(t, "OnInviteEndByPeer(call2,carol,0,)")
 }
 

@@ -273,3 +273,22 @@ func TestAppsAreIsolated(t *testing.T) {
 	rb.expect(t, "OnMessageInstantReceive(bob,0,hi from app2)")
 	ra.quiet(t, a) // nothing crossed over to app1's alice
 }
+
+// TestLoginRetriedWhenServerIsBusy: a login refused by the server's login
+// rate (201, "try again") is retried within the login window, not given up.
+func TestLoginRetriedWhenServerIsBusy(t *testing.T) {
+	s := startServer(t, server.Config{LoginRate: 1})
+	login(t, s, "first") // uses the one login of this second
+	u := newUser(t, s, "second")
+	u.Login2(testApp, "second", "", 0, "", 30, 10) // the token comes back after 1 s
+	u.expect(t, "OnLoginSuccess(0)")
+	found := false
+	for _, e := range u.all() {
+		if strings.Contains(string(e), "try again") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the login was not refused first, so this test proves nothing: %v", u.all())
+	}
+}

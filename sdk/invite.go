@@ -5,6 +5,9 @@ package sdk
 // (see push.go); the methods here only start or answer calls.
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/xinling/xinling/sdk/wire"
 )
 
@@ -19,6 +22,10 @@ func (e *engine) invite(method, ch, to, extra, source string, phone bool) {
 		return
 	}
 	r.d = wire.InviteReq{Channel: ch, To: to, Extra: extra, Phone: phone, Source: source}
+	if _, live := e.calls[callRef{ch, to}]; !live && (e.ph == phOnline || e.ph == phReconnect) {
+		e.trackCall(ch, to, true)
+		r.ownsCall = true // a reinvite (701) must not forget the live call
+	}
 	e.submit(r)
 }
 
@@ -122,8 +129,26 @@ func checkOptionalName(what, s string) *wire.Error {
 // server at once, which tells the caller (onInviteReceivedByPeer).
 func (e *engine) invitePush(op string, v *wire.InviteEvent) {
 	ch, peer, extra := v.Channel, v.Peer, v.Extra
+	// Pushes about a call this instance no longer tracks (it reported the
+	// call's final outcome already) are dropped: one final outcome, ever.
 	switch op {
 	case wire.PushInviteRecv:
+	case wire.PushInviteRefused, wire.PushInviteFailed, wire.PushInviteEnded:
+		if !e.untrackCall(ch, peer) {
+			return
+		}
+	default:
+		c := e.calls[callRef{ch, peer}]
+		if c == nil {
+			return
+		}
+		if op == wire.PushInviteAccepted {
+			c.answered = true
+		}
+	}
+	switch op {
+	case wire.PushInviteRecv:
+		e.trackCall(ch, peer, false)
 		e.emit(func(cb Callback) { cb.OnInviteReceived(ch, peer, 0, extra) })
 		e.submit(&request{kind: kAck, method: "ChannelInviteAck", op: wire.OpInviteAck,
 			d: wire.InviteRef{Channel: ch, Peer: peer}, ch: ch, account: peer})
@@ -145,4 +170,50 @@ func (e *engine) invitePush(op string, v *wire.InviteEvent) {
 		typ, data := v.Type, v.Data
 		e.emit(func(cb Callback) { cb.OnInviteMsg(ch, peer, 0, typ, data, extra) })
 	}
+}
+
+// callRef names a call from this instance's side: its channel and the other party.
+type callRef struct{ ch, peer string }
+
+// callInfo is what the instance knows of a live call.
+type callInfo struct{ outgoing, answered bool }
+
+func (e *engine) trackCall(ch, peer string, outgoing bool) {
+	if e.calls == nil {
+		e.calls = make(map[callRef]*callInfo)
+	}
+	e.calls[callRef{ch, peer}] = &callInfo{outgoing: outgoing}
+}
+
+// untrackCall forgets a call and reports whether it was live.
+func (e *engine) untrackCall(ch, peer string) bool {
+	k := callRef{ch, peer}
+	_, ok := e.calls[k]
+	delete(e.calls, k)
+	return ok
+}
+
+// endCalls gives every live call its final outcome when the session that
+// carried it is over: the user's own logout ends them (onInviteEndByMyself);
+// a lost session fails an unanswered invite of ours (702) and ends the rest
+// (onInviteEndByPeer), since the server ended them with the session.
+func (e *engine) endCalls(byMe bool) {
+	refs := make([]callRef, 0, len(e.calls))
+	for k := range e.calls {
+		refs = append(refs, k)
+	}
+	slices.SortFunc(refs, func(a, b callRef) int { return cmp.Or(cmp.Compare(a.ch, b.ch), cmp.Compare(a.peer, b.peer)) })
+	for _, k := range refs {
+		c := e.calls[k]
+		ch, peer := k.ch, k.peer
+		switch {
+		case byMe:
+			e.emit(func(cb Callback) { cb.OnInviteEndByMyself(ch, peer, 0) })
+		case c.outgoing && !c.answered:
+			e.emit(func(cb Callback) { cb.OnInviteFailed(ch, peer, 0, int(wire.InviteNet), "") })
+		default:
+			e.emit(func(cb Callback) { cb.OnInviteEndByPeer(ch, peer, 0, "") })
+		}
+	}
+	clear(e.calls)
 }

@@ -49,6 +49,8 @@ type request struct {
 	// What the outcome callbacks need.
 	mid, ch, account, name, callID string
 
+	ownsCall bool // an invite that started tracking its call
+
 	id       uint64
 	frame    []byte
 	deadline time.Time
@@ -262,7 +264,18 @@ func (e *engine) succeed(r *request, f *wire.Frame) {
 		e.emit(func(cb Callback) { cb.OnInvokeRet(callID, "", resp) })
 	case kInviteEnd:
 		ch, account := r.ch, r.account
-		e.emit(func(cb Callback) { cb.OnInviteEndByMyself(ch, account, 0) })
+		if e.untrackCall(ch, account) {
+			e.emit(func(cb Callback) { cb.OnInviteEndByMyself(ch, account, 0) })
+		}
+	case kPlain:
+		switch r.op {
+		case wire.OpInviteRefuse:
+			e.untrackCall(r.ch, r.account) // the callee's own final outcome
+		case wire.OpInviteAccept:
+			if c := e.calls[callRef{r.ch, r.account}]; c != nil {
+				c.answered = true
+			}
+		}
 	}
 }
 
@@ -401,6 +414,15 @@ func (e *engine) fail(r *request, how failKind, code wire.Code, msg string) {
 			onError()
 		}
 		ch, account := r.ch, r.account
+		if r.ownsCall {
+			e.untrackCall(ch, account)
+		}
+		if how == failTimeout && r.ownsCall {
+			// The server may have the call: end it there, so that nothing
+			// follows the 702 reported here (later pushes are dropped anyway).
+			e.submit(&request{kind: kAck, method: "ChannelInviteEnd", op: wire.OpInviteEnd,
+				d: wire.InviteRef{Channel: ch, Peer: account}, ch: ch, account: account})
+		}
 		e.emit(func(cb Callback) { cb.OnInviteFailed(ch, account, 0, int(out), "") })
 	case kAck:
 	default:

@@ -59,9 +59,10 @@ type engine struct {
 	hbTimer  *time.Timer
 	lastRecv time.Time
 	lastPing time.Time
-	lastSeq  uint64              // user stream: last push delivered
-	ackedSeq uint64              // user stream: last seq acknowledged to the server
-	peerSeen map[string]struct{} // recent (sender, message id) pairs, across sessions
+	lastSeq  uint64                // user stream: last push delivered
+	ackedSeq uint64                // user stream: last seq acknowledged to the server
+	peerSeen map[string]struct{}   // recent (sender, message id) pairs, across sessions
+	calls    map[callRef]*callInfo // live calls, to report each one's final outcome once
 	peerRing []string
 	channel  string // current channel, "" when none
 	lastOff  uint64 // channel stream: last push delivered
@@ -323,6 +324,12 @@ func (e *engine) loginAnswer(f *wire.Frame) {
 	e.loginID = 0
 	stopTimer(&e.loginTimer)
 	if f.Err != nil {
+		if f.Err.Code == wire.LoginNet {
+			// The server is busy (its login rate): try again, like an
+			// unreachable server, within the same retry window.
+			e.attemptFailed("the server asks to try again: " + f.Err.Msg)
+			return
+		}
 		e.loginRefused(f.Err)
 		return
 	}
@@ -360,6 +367,7 @@ func (e *engine) loginAnswer(f *wire.Frame) {
 	} else {
 		e.log("reconnected: the server started a new session (fd %d)", fd)
 		e.emit(func(cb Callback) { cb.OnReconnected(fd) })
+		e.endCalls(false) // they ended with the old session
 		e.lastSeq, e.ackedSeq, e.lastOff = 0, 0, 0
 		if e.channel != "" {
 			e.chSync = false
@@ -407,6 +415,7 @@ func (e *engine) logout(prev int32) {
 	case StatusLoggedIn, StatusReconnecting:
 		ch := e.channel
 		e.teardown(true, true)
+		e.endCalls(true)
 		e.log("logged out")
 		if ch != "" {
 			e.emit(func(cb Callback) { cb.OnChannelLeaved(ch, int(wire.LeaveChannelLogout)) })
@@ -429,6 +438,7 @@ func (e *engine) endSession(leave, out wire.Code, why string) {
 	}
 	ch := e.channel
 	e.teardown(false, true)
+	e.endCalls(false)
 	e.log("session ended: %s", why)
 	if ch != "" {
 		e.emit(func(cb Callback) { cb.OnChannelLeaved(ch, int(leave)) })

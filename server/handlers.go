@@ -33,6 +33,19 @@ func (c *Conn) handle(f *wire.Frame) {
 		c.replyErr(f.ID, errLoginFirst)
 		return
 	}
+	if wait := s.begin(f.ID); wait != nil {
+		// A resend of a request still running on the old connection:
+		// answer it once that one has.
+		select {
+		case <-wait:
+		case <-time.After(c.node.cfg.WriteTimeout):
+		}
+		if b, ok := s.answered(f.ID); ok {
+			c.send(b)
+		}
+		return
+	}
+	defer s.finish(f.ID)
 	if b, ok := s.answered(f.ID); ok {
 		c.send(b) // a request resent after a resume: answer it again, do not run it again
 		return

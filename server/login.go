@@ -52,7 +52,8 @@ func (c *Conn) login(f *wire.Frame) {
 	if !n.logins.Allow() {
 		n.metrics.limited.Add(1)
 		n.metrics.loginFailures.Add(1)
-		c.replyErr(f.ID, wire.Errf(wire.LoginOther, "too many logins on this server right now (limit %d/s); try again", n.cfg.LoginRate))
+		// 201 asks the client to try again later (the SDK backs off and retries).
+		c.replyErr(f.ID, wire.Errf(wire.LoginNet, "too many logins on this server right now (limit %d/s); try again", n.cfg.LoginRate))
 		return
 	}
 	var req wire.LoginReq

@@ -321,8 +321,8 @@ func TestLoginRateLimit(t *testing.T) {
 			codes = append(codes, f.Err.Code)
 		}
 	}
-	if len(codes) != 1 || codes[0] != wire.LoginOther {
-		t.Fatalf("login errors %v, want one 200", codes)
+	if len(codes) != 1 || codes[0] != wire.LoginNet {
+		t.Fatalf("login errors %v, want one 201 (try again)", codes)
 	}
 }
 

@@ -36,7 +36,8 @@ type Session struct {
 	ended   bool
 	answers map[uint64][]byte // recent answers by request id, to answer a resent request once
 	ansRing []uint64
-	mids    map[string]struct{} // recent message ids, to answer a resent send once
+	running map[uint64]chan struct{} // requests being handled, closed when answered
+	mids    map[string]struct{}      // recent message ids, to answer a resent send once
 	midRing []string
 }
 
@@ -51,6 +52,31 @@ func newSession(n *Node, id, app, account string) *Session {
 		limiter: rate.NewLimiter(rate.Limit(n.cfg.UserRate), n.cfg.UserRate),
 		mids:    make(map[string]struct{}),
 		answers: make(map[uint64][]byte),
+		running: make(map[uint64]chan struct{}),
+	}
+}
+
+// begin marks request id as being handled. When it already is (a resend
+// on a new connection while the old one still runs it), it returns the
+// channel that closes when the first one is answered.
+func (s *Session) begin(id uint64) (wait <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.running[id]; ok {
+		return ch
+	}
+	s.running[id] = make(chan struct{})
+	return nil
+}
+
+// finish marks request id as answered.
+func (s *Session) finish(id uint64) {
+	s.mu.Lock()
+	ch := s.running[id]
+	delete(s.running, id)
+	s.mu.Unlock()
+	if ch != nil {
+		close(ch)
 	}
 }
 
