@@ -205,38 +205,17 @@ func checkMID(mid string) *wire.Error {
 // channel at a time) → onChannelJoined, onChannelUserList, one
 // onChannelAttrUpdated per attribute; or onChannelJoinFailed.
 func (c *Client) ChannelJoin(channelID string) {
-	c.do(func(e *engine) {
-		r := &request{kind: kJoin, method: "ChannelJoin", op: wire.OpChannelJoin, ch: channelID}
-		if e.invalid(r, wire.CheckName("channel", channelID)) {
-			return
-		}
-		r.d = wire.ChannelReq{Channel: channelID}
-		e.submit(r)
-	})
+	c.channelOp(kJoin, "ChannelJoin", wire.OpChannelJoin, channelID)
 }
 
 // ChannelLeave leaves channelID → onChannelLeaved(channelID, 602).
 func (c *Client) ChannelLeave(channelID string) {
-	c.do(func(e *engine) {
-		r := &request{kind: kLeave, method: "ChannelLeave", op: wire.OpChannelLeave, ch: channelID}
-		if e.invalid(r, wire.CheckName("channel", channelID)) {
-			return
-		}
-		r.d = wire.ChannelReq{Channel: channelID}
-		e.submit(r)
-	})
+	c.channelOp(kLeave, "ChannelLeave", wire.OpChannelLeave, channelID)
 }
 
 // ChannelQueryUserNum → onChannelQueryUserNumResult(channelID, 0, n).
 func (c *Client) ChannelQueryUserNum(channelID string) {
-	c.do(func(e *engine) {
-		r := &request{kind: kCount, method: "ChannelQueryUserNum", op: wire.OpChannelCount, ch: channelID}
-		if e.invalid(r, wire.CheckName("channel", channelID)) {
-			return
-		}
-		r.d = wire.ChannelReq{Channel: channelID}
-		e.submit(r)
-	})
+	c.channelOp(kCount, "ChannelQueryUserNum", wire.OpChannelCount, channelID)
 }
 
 // ChannelSetAttr sets a channel attribute; members get
@@ -269,12 +248,17 @@ func (c *Client) ChannelDelAttr(channelID, name string) {
 // ChannelClearAttr deletes every attribute of a channel; members get
 // onChannelAttrUpdated(ch, "", "", "clear").
 func (c *Client) ChannelClearAttr(channelID string) {
+	c.channelOp(kPlain, "ChannelClearAttr", wire.OpChannelClear, channelID)
+}
+
+// channelOp submits a request that names only a channel.
+func (c *Client) channelOp(kind reqKind, method, op, ch string) {
 	c.do(func(e *engine) {
-		r := &request{kind: kPlain, method: "ChannelClearAttr", op: wire.OpChannelClear, ch: channelID}
-		if e.invalid(r, wire.CheckName("channel", channelID)) {
+		r := &request{kind: kind, method: method, op: op, ch: ch}
+		if e.invalid(r, wire.CheckName("channel", ch)) {
 			return
 		}
-		r.d = wire.ChannelReq{Channel: channelID}
+		r.d = wire.ChannelReq{Channel: ch}
 		e.submit(r)
 	})
 }
