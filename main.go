@@ -1,33 +1,39 @@
-// Command xinling is the xinling signaling system: `xinling serve` runs the
-// server, `xinling token` makes SignalingTokens.
+// Command xinling is the xinling signaling system: with no command it runs
+// the terminal client, `xinling serve` runs the server, `xinling token`
+// makes SignalingTokens.
 package main
 
 import (
 	"fmt"
 	"os"
+	"strings"
+
+	"github.com/xinling/xinling/ui"
 )
 
 const usage = `xinling — self-hosted signaling (Agora Signaling SDK v1.4.0 compatible)
 
 Usage:
-  xinling serve [--listen ADDR] [--data DIR] [--app APPID:CERT]... [--closed]
+` + ui.Usage + `  xinling serve [--listen ADDR] [--data DIR] [--app APPID:CERT]... [--closed]
   xinling token --app ID --cert CERT --account A [--expire 24h]
 
-Run "xinling COMMAND -h" for a command's flags.
+Run "xinling COMMAND -h" for a command's flags ("xinling --client-help" for the client's).
 `
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
-	}
 	var err error
-	switch os.Args[1] {
-	case "serve":
+	switch {
+	case len(os.Args) < 2 || (strings.HasPrefix(os.Args[1], "-") && !isHelp(os.Args[1])):
+		args := os.Args[1:]
+		if len(args) == 1 && args[0] == "--client-help" {
+			args = []string{"-h"}
+		}
+		err = ui.Main(args)
+	case os.Args[1] == "serve":
 		err = serveCmd(os.Args[2:])
-	case "token":
+	case os.Args[1] == "token":
 		err = tokenCmd(os.Args[2:], os.Stdout)
-	case "-h", "--help", "help":
+	case isHelp(os.Args[1]) || os.Args[1] == "help":
 		fmt.Print(usage)
 		return
 	default:
@@ -39,3 +45,5 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "-help" }
