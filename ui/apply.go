@@ -350,7 +350,7 @@ func (m *Model) inviteReceived(e Event) tea.Cmd {
 		Deadline: now.Add(inviteTimeout(e.Extra))}
 	m.calls = append(m.calls, c)
 	m.info(fmt.Sprintf("%s is calling you (channel %s)%s — ctrl+y accepts, ctrl+r refuses", e.Account, e.Channel, extraNote(e.Extra)))
-	m.pushDialog(&inviteDialog{call: c})
+	m.pushDialog(&inviteDialog{call: c, opened: m.now()})
 	var cmds []tea.Cmd
 	if m.opt.Notify {
 		cmds = append(cmds, bell(true))

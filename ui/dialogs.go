@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"time"
+
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -177,10 +179,16 @@ func (d *loginDialog) paste(m *Model, s string) { d.form.paste(s) }
 // --- incoming invite ---------------------------------------------------------
 
 type inviteDialog struct {
-	call  *Call
-	extra editor
-	cur   int // 0 accept, 1 refuse, 2 extra field
+	call   *Call
+	extra  editor
+	cur    int       // 0 accept, 1 refuse, 2 extra field
+	opened time.Time // keys typed just before it popped up must not answer the call
 }
+
+// inviteArming is how long after an incoming call's dialog opens it ignores
+// enter and letters: someone typing a message when the call arrives keeps
+// typing into the composer instead of answering by accident.
+const inviteArming = time.Second
 
 func (d *inviteDialog) title() string { return "☎ Incoming call" }
 
@@ -205,6 +213,9 @@ func (d *inviteDialog) view(m *Model, w, h int) []string {
 		return m.st.Base.Render("[" + label + "]")
 	}
 	out = append(out, btn(0, "Accept (a)")+"  "+btn(1, "Refuse (r)"))
+	if c.Deadline.IsZero() || m.now().Sub(d.opened) < inviteArming {
+		out = append(out, m.st.Hint.Render("(typing goes to the composer for a second)"))
+	}
 	out = append(out, "")
 	ls := m.st.Muted
 	if d.cur == 2 {
@@ -219,6 +230,14 @@ func (d *inviteDialog) view(m *Model, w, h int) []string {
 }
 
 func (d *inviteDialog) update(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+	if d.opened.IsZero() {
+		d.opened = m.now()
+	}
+	armed := m.now().Sub(d.opened) >= inviteArming
+	if !armed && (key.Matches(msg, m.keys.Dialog.Confirm) || len(msg.Text) > 0) {
+		editKey(&m.composer, msg) // still typing: it goes where it was meant to
+		return nil
+	}
 	m.actionConv = m.active.Key()
 	extra := strings.TrimSpace(d.extra.Value())
 	switch {

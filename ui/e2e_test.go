@@ -96,6 +96,10 @@ func TestTwoClientsCallAndAttributes(t *testing.T) {
 		return c != nil && c.State == "ringing"
 	}, both...)
 	mustSee(t, screenText(t, alice, 120, 40), "→ bob ringing")
+	eventually(t, "bob's dialog takes keys (typing at the moment a call arrives does not answer it)", func() bool {
+		d, ok := bob.topDialog().(*inviteDialog)
+		return ok && bob.now().Sub(d.opened) >= inviteArming
+	}, both...)
 	press(bob, "enter") // Accept is the default button
 	eventually(t, "alice sees the call accepted", func() bool {
 		c := alice.call("lobby", "bob")

@@ -380,7 +380,7 @@ func (m *Model) listKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, l.Open):
 			switch {
 			case c.Incoming && c.Ringing():
-				m.pushDialog(&inviteDialog{call: c})
+				m.pushDialog(&inviteDialog{call: c, opened: m.now()})
 			case c.State == "accepted":
 				m.pushDialog(&keypadDialog{call: c})
 			default:

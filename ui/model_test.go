@@ -217,7 +217,7 @@ func TestUnknownCommandAndSDKErrorShownWhereActed(t *testing.T) {
 }
 
 func TestIncomingInviteDialogAcceptAndNotify(t *testing.T) {
-	m, f, _ := newTestModel(t)
+	m, f, ck := newTestModel(t)
 	m.Update(tea.BlurMsg{})
 	cmd := send(m, Event{Name: "InviteReceived", Channel: "call-bob-alice", Account: "bob", Extra: `{"_timeout":30}`})
 	out := rawOut(cmd)
@@ -229,6 +229,7 @@ func TestIncomingInviteDialogAcceptAndNotify(t *testing.T) {
 	}
 	scr := screenText(t, m, 120, 40)
 	mustSee(t, scr, "Incoming call", "bob is calling you", "rings for 0:30", "Accept (a)", "Refuse (r)")
+	ck.add(inviteArming)
 	press(m, "a")
 	wantCalls(t, f, "ChannelInviteAccept(call-bob-alice,bob,)")
 	if m.topDialog() != nil {
@@ -246,8 +247,9 @@ func TestIncomingInviteDialogAcceptAndNotify(t *testing.T) {
 }
 
 func TestInviteDialogRefuseWithExtra(t *testing.T) {
-	m, f, _ := newTestModel(t)
+	m, f, ck := newTestModel(t)
 	send(m, Event{Name: "InviteReceived", Channel: "c9", Account: "dave"})
+	ck.add(inviteArming)
 	press(m, "tab", "tab") // to the extra field
 	typeText(m, `{"why":"busy"}`)
 	press(m, "shift+tab") // back to refuse
@@ -256,6 +258,28 @@ func TestInviteDialogRefuseWithExtra(t *testing.T) {
 	if c := m.calls[0]; c.State != "refused" {
 		t.Fatalf("state %s", c.State)
 	}
+}
+
+// TestTypingWhenACallArrivesDoesNotAnswerIt: someone typing a message when
+// the call dialog pops up keeps typing into the composer; the call still rings.
+func TestTypingWhenACallArrivesDoesNotAnswerIt(t *testing.T) {
+	m, f, ck := newTestModel(t)
+	typeText(m, "hello ev")
+	send(m, Event{Name: "InviteReceived", Channel: "c3", Account: "bob"})
+	typeText(m, "eryone, ready?")
+	press(m, "enter")
+	if got := f.took(); len(got) != 0 {
+		t.Fatalf("keys typed as the call arrived reached the SDK: %v", got)
+	}
+	if _, ok := m.topDialog().(*inviteDialog); !ok {
+		t.Fatalf("the call dialog closed: %T", m.topDialog())
+	}
+	if got := m.composer.Value(); got != "hello everyone, ready?" {
+		t.Fatalf("composer = %q", got)
+	}
+	ck.add(inviteArming)
+	press(m, "r")
+	wantCalls(t, f, "ChannelInviteRefuse(c3,bob,)")
 }
 
 func TestOutgoingCallStates(t *testing.T) {
@@ -285,8 +309,9 @@ func TestOutgoingCallStates(t *testing.T) {
 }
 
 func TestKeypadDialogSendsDigits(t *testing.T) {
-	m, f, _ := newTestModel(t)
+	m, f, ck := newTestModel(t)
 	send(m, Event{Name: "InviteReceived", Channel: "c1", Account: "bob"})
+	ck.add(inviteArming)
 	press(m, "a")
 	f.took()
 	m.focusPane(focusCalls)
