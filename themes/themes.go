@@ -205,7 +205,7 @@ type Styles struct {
 	Tab, TabActive               lipgloss.Style
 	StatusBar, StatusKey, Status lipgloss.Style
 
-	Timestamp, OwnNick, System, Ruler, Unread lipgloss.Style
+	Timestamp, OwnNick, System, Ruler, Unread, Mention lipgloss.Style
 	Flash, BuiltinAttr, Key, Hint             lipgloss.Style
 	Dialog, DialogTitle, Input, Cursor        lipgloss.Style
 
@@ -276,6 +276,7 @@ func NewStyles(p Palette) *Styles {
 	s.System = s.Muted.Italic(true)
 	s.Ruler = s.Error
 	s.Unread = s.Accent
+	s.Mention = s.Accent.Bold(true).Reverse(true)
 	s.Flash = bg(fg(n, p, p.Fg), p, p.Flash).Bold(true)
 	if p.NoColor {
 		s.Flash = n.Reverse(true)

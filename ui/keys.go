@@ -203,7 +203,7 @@ func (m *Model) messagesKey(msg tea.KeyPressMsg) {
 		m.normalizeScroll(c)
 	case key.Matches(msg, k.Bottom):
 		m.active.Follow = true
-		m.active.Unread = 0
+		m.active.Unread, m.active.Mentions = 0, 0
 	default:
 		// typing while the messages have focus goes to the composer
 		if msg.Text != "" && msg.Mod&(tea.ModCtrl|tea.ModAlt) == 0 {

@@ -270,6 +270,6 @@ func (m *Model) normalizeScroll(c *Conversation) {
 	}
 	c.Follow = true
 	if c == m.active {
-		c.Unread = 0
+		c.Unread, c.Mentions = 0, 0
 	}
 }

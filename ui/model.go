@@ -321,7 +321,7 @@ func (m *Model) switchTo(c *Conversation) {
 		if c.Ruler < 0 {
 			c.Ruler = 0
 		}
-		c.Unread = 0
+		c.Unread, c.Mentions = 0, 0
 	}
 	c.Follow = true
 	for i, o := range m.orderedConvs() {
@@ -348,8 +348,37 @@ func (m *Model) appendMsg(c *Conversation, msg *Message) {
 				c.Ruler = len(c.Msgs) - 1
 			}
 			c.Unread++
+			if c.Kind == convPeer || m.mentions(msg.Text) {
+				c.Mentions++ // a direct message, or your name in a channel
+			}
 		}
 	}
+}
+
+// mentions reports whether text names the user: "@account", or the account
+// as a word of its own.
+func (m *Model) mentions(text string) bool {
+	if m.account == "" {
+		return false
+	}
+	for i := 0; ; {
+		j := strings.Index(text[i:], m.account)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(m.account)
+		before := j == 0 || !isWordByte(text[j-1]) || text[j-1] == '@'
+		after := end == len(text) || !isWordByte(text[end])
+		if before && after {
+			return true
+		}
+		i = end
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || b == '-' || b == '.' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }
 
 func (m *Model) sysMsg(c *Conversation, text string) {

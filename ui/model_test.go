@@ -684,3 +684,23 @@ func TestThemeCommandAndBackground(t *testing.T) {
 type lightGray struct{}
 
 func (lightGray) RGBA() (r, g, b, a uint32) { return 0xeeee, 0xeeee, 0xeeee, 0xffff }
+
+// TestMentionBadge: a message naming you in a channel you are not looking
+// at earns that channel a mention badge; other messages only count unread.
+func TestMentionBadge(t *testing.T) {
+	m, _, _ := newTestModel(t)
+	send(m, Event{Name: "MessageInstantReceive", Account: "erin", Value: "hey"})
+	m.switchTo(m.byKey["@erin"]) // looking at a conversation with erin, not #lobby
+	send(m, Event{Name: "MessageChannelReceive", Channel: "lobby", Account: "carol", Value: "lunch anyone?"},
+		Event{Name: "MessageChannelReceive", Channel: "lobby", Account: "carol", Value: "@" + m.account + " you in?"},
+		Event{Name: "MessageChannelReceive", Channel: "lobby", Account: "dave", Value: "ask " + m.account + "x"})
+	c := m.byKey["#lobby"]
+	if c == nil || c.Unread != 3 || c.Mentions != 1 {
+		t.Fatalf("#lobby: %+v", c)
+	}
+	mustSee(t, screenText(t, m, 120, 40), "@1 3")
+	m.switchTo(c)
+	if c.Mentions != 0 {
+		t.Fatalf("mentions not cleared when read: %d", c.Mentions)
+	}
+}

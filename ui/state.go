@@ -70,8 +70,9 @@ type Conversation struct {
 	Kind   convKind
 	Name   string // channel name or peer account
 	Msgs   []*Message
-	Unread int
-	Ruler  int // index of the first message under the "new" ruler; -1 none
+	Unread   int
+	Mentions int // unread messages that name you (@account)
+	Ruler    int // index of the first message under the "new" ruler; -1 none
 
 	// view position: follow the newest, or show from (top, topLine) down
 	Follow  bool

@@ -344,6 +344,9 @@ func (m *Model) renderChats(w, h int) []string {
 		if c.Unread > 0 {
 			badge = m.st.Unread.Render(fmt.Sprintf(" %d", c.Unread))
 		}
+		if c.Mentions > 0 && c.Kind == convChannel {
+			badge = m.st.Mention.Render(fmt.Sprintf(" @%d", c.Mentions)) + badge
+		}
 		nameStyle := m.st.Base
 		if c == m.active {
 			nameStyle = m.st.Bold
