@@ -206,8 +206,8 @@ type Styles struct {
 	StatusBar, StatusKey, Status lipgloss.Style
 
 	Timestamp, OwnNick, System, Ruler, Unread, Mention lipgloss.Style
-	Flash, BuiltinAttr, Key, Hint             lipgloss.Style
-	Dialog, DialogTitle, Input, Cursor        lipgloss.Style
+	Flash, BuiltinAttr, Key, Hint                      lipgloss.Style
+	Dialog, DialogTitle, Input, Cursor                 lipgloss.Style
 
 	nicks []lipgloss.Style
 }

@@ -67,9 +67,9 @@ const (
 
 // Conversation is a channel's or a peer's message history.
 type Conversation struct {
-	Kind   convKind
-	Name   string // channel name or peer account
-	Msgs   []*Message
+	Kind     convKind
+	Name     string // channel name or peer account
+	Msgs     []*Message
 	Unread   int
 	Mentions int // unread messages that name you (@account)
 	Ruler    int // index of the first message under the "new" ruler; -1 none
