@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"runtime/debug"
 	"sync"
@@ -18,8 +17,10 @@ import (
 const maxBatchBytes = 32 << 10
 
 // Conn is one client WebSocket. Its reader goroutine handles requests one at
-// a time; its writer goroutine drains a queue bounded in bytes, so a client
-// that stops reading is dropped instead of slowing anyone who sends to it.
+// a time. What is sent to it is queued, bounded in bytes, and written by a
+// flusher goroutine that exists only while there is something to write, so
+// an idle connection costs one goroutine; a client that stops reading is
+// dropped instead of slowing anyone who sends to it.
 type Conn struct {
 	node *Node
 	ws   *websocket.Conn
@@ -27,11 +28,10 @@ type Conn struct {
 	addr string
 
 	mu       sync.Mutex
-	queue    [][]byte
+	queue    [][]byte // nil entry: close after what precedes it
 	queued   int
+	flushing bool // a flusher goroutine is running
 	closed   bool
-	wake     chan struct{}
-	done     chan struct{}
 	sess     *Session // set once logged in; guarded by mu
 	requests *rate.Limiter
 }
@@ -42,8 +42,6 @@ func newConn(n *Node, ws *websocket.Conn, fd int, addr string) *Conn {
 		ws:       ws,
 		fd:       fd,
 		addr:     addr,
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
 		requests: rate.NewLimiter(rate.Limit(n.cfg.RequestRate), n.cfg.RequestRate),
 	}
 }
@@ -65,10 +63,18 @@ func (c *Conn) send(b []byte) {
 	}
 	c.queue = append(c.queue, b)
 	c.queued += len(b)
+	c.startFlushLocked()
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+}
+
+// startFlushLocked starts the flusher unless it runs. The connection's
+// reader holds the node's WaitGroup until it closes the connection, so the
+// Add cannot race Shutdown's Wait.
+func (c *Conn) startFlushLocked() {
+	if !c.flushing {
+		c.flushing = true
+		c.node.wg.Add(1)
+		go c.flush()
 	}
 }
 
@@ -99,7 +105,6 @@ func (c *Conn) close() {
 	c.closed = true
 	c.queue = nil
 	c.mu.Unlock()
-	close(c.done)
 	_ = c.ws.Close()
 }
 
@@ -107,64 +112,78 @@ func (c *Conn) close() {
 // client (kicked, goaway).
 func (c *Conn) closeAfterFlush() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.closed {
-		c.mu.Unlock()
 		return
 	}
-	c.queue = append(c.queue, nil) // nil marks "close after this"
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	c.queue = append(c.queue, nil)
+	c.startFlushLocked()
+}
+
+// flush writes the queue until it is empty, packing the frames queued while
+// it wrote into one WebSocket message each (up to maxBatchBytes), then exits.
+func (c *Conn) flush() {
+	defer c.node.wg.Done()
+	for {
+		c.mu.Lock()
+		q := c.queue
+		c.queue = nil
+		c.queued = 0
+		if len(q) == 0 || c.closed {
+			c.flushing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		for len(q) > 0 {
+			if q[0] == nil {
+				_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
+				_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+				c.close()
+				c.mu.Lock()
+				c.flushing = false
+				c.mu.Unlock()
+				return
+			}
+			n, err := c.writeBatch(q)
+			if err != nil {
+				c.close()
+				c.mu.Lock()
+				c.flushing = false
+				c.mu.Unlock()
+				return
+			}
+			c.node.metrics.framesOut.Add(uint64(n))
+			q = q[n:]
+		}
 	}
 }
 
-func (c *Conn) writeLoop() {
-	var buf bytes.Buffer
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.wake:
-		}
-		for {
-			c.mu.Lock()
-			q := c.queue
-			c.queue = nil
-			c.queued = 0
-			c.mu.Unlock()
-			if len(q) == 0 {
-				break
-			}
-			for len(q) > 0 {
-				buf.Reset()
-				n := 0
-				for n < len(q) && q[n] != nil && (buf.Len() == 0 || buf.Len()+len(q[n]) < maxBatchBytes) {
-					if buf.Len() > 0 {
-						buf.WriteByte('\n')
-					}
-					buf.Write(q[n])
-					n++
-				}
-				if buf.Len() > 0 {
-					_ = c.ws.SetWriteDeadline(time.Now().Add(c.node.cfg.WriteTimeout))
-					if err := c.ws.WriteMessage(websocket.TextMessage, buf.Bytes()); err != nil {
-						c.close()
-						return
-					}
-					c.node.metrics.framesOut.Add(uint64(n))
-				}
-				q = q[n:]
-				if len(q) > 0 && q[0] == nil {
-					_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
-					_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-					c.close()
-					return
-				}
-			}
-		}
+// writeBatch writes the leading frames of q (up to a close marker or
+// maxBatchBytes) as one '\n'-separated message and returns how many.
+func (c *Conn) writeBatch(q [][]byte) (int, error) {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.node.cfg.WriteTimeout))
+	w, err := c.ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return 0, err
 	}
+	n, size := 0, 0
+	for n < len(q) && q[n] != nil && (n == 0 || size+len(q[n]) < maxBatchBytes) {
+		if n > 0 {
+			if _, err := w.Write(newline); err != nil {
+				return n, err
+			}
+		}
+		if _, err := w.Write(q[n]); err != nil {
+			return n, err
+		}
+		size += len(q[n]) + 1
+		n++
+	}
+	return n, w.Close()
 }
+
+var newline = []byte{'\n'}
 
 var errLoginFirst = wire.Errf(wire.GeneralNotLogin, "log in first")
 

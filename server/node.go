@@ -71,8 +71,11 @@ func New(cfg Config) *Node {
 		logins:   rate.NewLimiter(rate.Limit(c.LoginRate), c.LoginRate),
 	}
 	n.upgrader = websocket.Upgrader{
-		ReadBufferSize:  4096,
-		WriteBufferSize: 4096,
+		// Small read buffers and pooled write buffers: an idle connection
+		// holds no write buffer at all.
+		ReadBufferSize:  1024,
+		WriteBufferSize: 8192,
+		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     n.checkOrigin,
 	}
 	n.metricsH = n.metricsHandler()
@@ -130,17 +133,16 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n.connCount.Add(1)
 	n.perAddr[addr]++
-	n.wg.Add(2)
+	n.wg.Add(1)
 	n.stopMu.Unlock()
 	ws, err := n.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		n.release(addr) // the upgrader has answered the client
-		n.wg.Add(-2)
+		n.wg.Add(-1)
 		return
 	}
 	c := newConn(n, ws, int(n.fds.Add(1)), addr)
 	n.conns.Store(c, struct{}{})
-	go func() { defer n.wg.Done(); c.writeLoop() }()
 	go func() { defer n.wg.Done(); c.readLoop() }()
 }
 
