@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/xinling/xinling/loadtest"
 	"github.com/xinling/xinling/ui"
 )
 
@@ -16,6 +17,7 @@ const usage = `xinling — self-hosted signaling (Agora Signaling SDK v1.4.0 com
 Usage:
 ` + ui.Usage + `  xinling serve [--listen ADDR] [--data DIR] [--app APPID:CERT]... [--closed]
   xinling token --app ID --cert CERT --account A [--expire 24h]
+  xinling bench fanout|p2p|logins|idle --server URL [--conns N] …   (the load tool; raw-server for its baseline)
 
 Run "xinling COMMAND -h" for a command's flags ("xinling --client-help" for the client's).
 `
@@ -33,6 +35,8 @@ func main() {
 		err = serveCmd(os.Args[2:])
 	case os.Args[1] == "token":
 		err = tokenCmd(os.Args[2:], os.Stdout)
+	case os.Args[1] == "bench":
+		err = loadtest.Main(os.Args[2:], os.Stdout, os.Stderr)
 	case isHelp(os.Args[1]) || os.Args[1] == "help":
 		fmt.Print(usage)
 		return
