@@ -30,7 +30,8 @@ type Conn struct {
 	mu       sync.Mutex
 	queue    [][]byte // nil entry: close after what precedes it
 	queued   int
-	flushing bool // a flusher goroutine is running
+	flushing bool // someone is writing the queue: a flusher goroutine or the reader
+	handling bool // the reader is handling a message and writes the queue after it
 	closed   bool
 	sess     *Session // set once logged in; guarded by mu
 	requests *rate.Limiter
@@ -67,11 +68,13 @@ func (c *Conn) send(b []byte) {
 	c.mu.Unlock()
 }
 
-// startFlushLocked starts the flusher unless it runs. The connection's
-// reader holds the node's WaitGroup until it closes the connection, so the
-// Add cannot race Shutdown's Wait.
+// startFlushLocked starts the flusher unless the queue is being written, or
+// the reader is about to write it (answers to a client's own requests go out
+// from its reader at once, not behind every other connection's flusher).
+// The reader holds the node's WaitGroup until it closes the connection, so
+// the Add cannot race Shutdown's Wait.
 func (c *Conn) startFlushLocked() {
-	if !c.flushing {
+	if !c.flushing && !c.handling {
 		c.flushing = true
 		c.node.wg.Add(1)
 		go c.flush()
@@ -120,10 +123,30 @@ func (c *Conn) closeAfterFlush() {
 	c.startFlushLocked()
 }
 
-// flush writes the queue until it is empty, packing the frames queued while
-// it wrote into one WebSocket message each (up to maxBatchBytes), then exits.
+// flush is the flusher goroutine.
 func (c *Conn) flush() {
 	defer c.node.wg.Done()
+	c.drain()
+}
+
+// flushFromReader writes, on the reader's goroutine, what handling a
+// message queued, unless a flusher is already at it.
+func (c *Conn) flushFromReader() {
+	c.mu.Lock()
+	c.handling = false
+	if c.flushing || len(c.queue) == 0 || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.flushing = true
+	c.mu.Unlock()
+	c.drain()
+}
+
+// drain writes the queue until it is empty, packing the frames queued while
+// it wrote into one WebSocket message each (up to maxBatchBytes). The caller
+// has set flushing; drain clears it.
+func (c *Conn) drain() {
 	for {
 		c.mu.Lock()
 		q := c.queue
@@ -215,6 +238,9 @@ func (c *Conn) readLoop() {
 		if sess != nil {
 			_ = c.ws.SetReadDeadline(time.Now().Add(3 * c.node.cfg.Heartbeat))
 		}
+		c.mu.Lock()
+		c.handling = true
+		c.mu.Unlock()
 		frames, err := wire.Split(msg)
 		for i := range frames {
 			c.node.metrics.framesIn.Add(1)
@@ -226,6 +252,7 @@ func (c *Conn) readLoop() {
 			c.node.metrics.badFrames.Add(1)
 			c.send(wire.EncodeError(0, wire.Errf(wire.LogoutPacket, "%v", err)))
 		}
+		c.flushFromReader()
 	}
 }
 

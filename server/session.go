@@ -90,8 +90,15 @@ func (s *Session) answered(id uint64) ([]byte, bool) {
 	return b, ok
 }
 
+// maxRemembered bounds the answers kept: larger ones (a join's member list,
+// all of an account's attributes) answer reads, which a resend may run again.
+const maxRemembered = 512
+
 // remember keeps an answer so a request resent after a resume is not run twice.
 func (s *Session) remember(id uint64, b []byte) {
+	if len(b) > maxRemembered {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.answers[id]; ok {
