@@ -41,6 +41,7 @@ type Config struct {
 	MaxConnsPerAddr int             // connections from one source address (1,000)
 	LoginRate       int             // login attempts per second, node-wide (20,000)
 	AllowedOrigins  []string        // browser origins allowed to connect; empty: any
+	FlushDelay      time.Duration   // how long pushes to a connection gather before a write (0: none)
 	Pprof           bool            // serve net/http/pprof under /debug/pprof/ (for profiling, not for an open network)
 }
 
@@ -74,6 +75,9 @@ func (c *Config) withDefaults() Config {
 	defInt(&out.ChannelHistory, 1024)
 	defInt(&out.UserBacklog, 10000)
 	defInt(&out.RequestRate, 1000)
+	if out.FlushDelay == 0 {
+		out.FlushDelay = time.Millisecond // negative turns the wait off
+	}
 	defInt(&out.MaxConns, 100000)
 	defInt(&out.MaxConnsPerAddr, 1000)
 	defInt(&out.LoginRate, 20000)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,14 +28,15 @@ type Conn struct {
 	fd   int
 	addr string
 
-	mu       sync.Mutex
-	queue    [][]byte // nil entry: close after what precedes it
-	queued   int
-	flushing bool // someone is writing the queue: a flusher goroutine or the reader
-	handling bool // the reader is handling a message and writes the queue after it
-	closed   bool
-	sess     *Session // set once logged in; guarded by mu
-	requests *rate.Limiter
+	mu        sync.Mutex
+	queue     [][]byte // nil entry: close after what precedes it
+	queued    int
+	flushing  bool         // someone is writing the queue: a flusher goroutine or the reader
+	lastWrite atomic.Int64 // unix ns of the last write, to tell a busy connection
+	handling  bool         // the reader is handling a message and writes the queue after it
+	closed    bool
+	sess      *Session // set once logged in; guarded by mu
+	requests  *rate.Limiter
 }
 
 func newConn(n *Node, ws *websocket.Conn, fd int, addr string) *Conn {
@@ -123,9 +125,22 @@ func (c *Conn) closeAfterFlush() {
 	c.startFlushLocked()
 }
 
-// flush is the flusher goroutine.
+// busyFlushers is how many connections waiting to be written make the node
+// "behind": past it, flushers let frames gather before writing.
+const busyFlushers = 64
+
+// flush is the flusher goroutine. When the node is behind on writes (many
+// flushers at once) or this connection is busy (it wrote within the last few
+// delays), it lets frames gather for FlushDelay first: one write then
+// carries many frames, and each write is a system call that costs far more
+// than the frames in it. A quiet server writes at once.
 func (c *Conn) flush() {
 	defer c.node.wg.Done()
+	n := c.node.flushers.Add(1)
+	defer c.node.flushers.Add(-1)
+	if d := c.node.cfg.FlushDelay; d > 0 && (n > busyFlushers || time.Since(time.Unix(0, c.lastWrite.Load())) < 4*d) {
+		time.Sleep(d)
+	}
 	c.drain()
 }
 
@@ -177,6 +192,7 @@ func (c *Conn) drain() {
 				return
 			}
 			c.node.metrics.framesOut.Add(uint64(n))
+			c.lastWrite.Store(time.Now().UnixNano())
 			q = q[n:]
 		}
 	}
