@@ -31,9 +31,8 @@ type Conn struct {
 	mu        sync.Mutex
 	queue     [][]byte // nil entry: close after what precedes it
 	queued    int
-	flushing  bool         // someone is writing the queue: a flusher goroutine or the reader
+	flushing  bool         // a flusher goroutine is writing the queue
 	lastWrite atomic.Int64 // unix ns of the last write, to tell a busy connection
-	handling  bool         // the reader is handling a message and writes the queue after it
 	closed    bool
 	sess      *Session // set once logged in; guarded by mu
 	requests  *rate.Limiter
@@ -70,13 +69,12 @@ func (c *Conn) send(b []byte) {
 	c.mu.Unlock()
 }
 
-// startFlushLocked starts the flusher unless the queue is being written, or
-// the reader is about to write it (answers to a client's own requests go out
-// from its reader at once, not behind every other connection's flusher).
-// The reader holds the node's WaitGroup until it closes the connection, so
-// the Add cannot race Shutdown's Wait.
+// startFlushLocked starts the flusher unless it runs. The reader holds the
+// node's WaitGroup until it closes the connection, so the Add cannot race
+// Shutdown's Wait. (Writing a client's answers from its reader instead was
+// tried: 25% fewer p2p round trips per second, for 15% more fan-out.)
 func (c *Conn) startFlushLocked() {
-	if !c.flushing && !c.handling {
+	if !c.flushing {
 		c.flushing = true
 		c.node.wg.Add(1)
 		go c.flush()
@@ -144,23 +142,9 @@ func (c *Conn) flush() {
 	c.drain()
 }
 
-// flushFromReader writes, on the reader's goroutine, what handling a
-// message queued, unless a flusher is already at it.
-func (c *Conn) flushFromReader() {
-	c.mu.Lock()
-	c.handling = false
-	if c.flushing || len(c.queue) == 0 || c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.flushing = true
-	c.mu.Unlock()
-	c.drain()
-}
-
 // drain writes the queue until it is empty, packing the frames queued while
-// it wrote into one WebSocket message each (up to maxBatchBytes). The caller
-// has set flushing; drain clears it.
+// it wrote into one WebSocket message each (up to maxBatchBytes), then
+// clears flushing.
 func (c *Conn) drain() {
 	for {
 		c.mu.Lock()
@@ -254,9 +238,6 @@ func (c *Conn) readLoop() {
 		if sess != nil {
 			_ = c.ws.SetReadDeadline(time.Now().Add(3 * c.node.cfg.Heartbeat))
 		}
-		c.mu.Lock()
-		c.handling = true
-		c.mu.Unlock()
 		frames, err := wire.Split(msg)
 		for i := range frames {
 			c.node.metrics.framesIn.Add(1)
@@ -268,7 +249,6 @@ func (c *Conn) readLoop() {
 			c.node.metrics.badFrames.Add(1)
 			c.send(wire.EncodeError(0, wire.Errf(wire.LogoutPacket, "%v", err)))
 		}
-		c.flushFromReader()
 	}
 }
 
