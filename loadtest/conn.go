@@ -507,3 +507,41 @@ func drain(ctx context.Context, stall time.Duration, complete func() bool, progr
 		}
 	}
 }
+
+// pacer spaces one sender's messages so that n senders together send rate
+// messages per second, sender idx offset within the interval; rate 0 means
+// flat out.
+type pacer struct {
+	start            time.Time
+	interval, offset time.Duration
+	timer            *time.Timer
+}
+
+func newPacer(start time.Time, rate float64, n, idx int) *pacer {
+	p := &pacer{start: start, timer: time.NewTimer(time.Hour)}
+	if rate > 0 {
+		p.interval = time.Duration(float64(time.Second) * float64(n) / rate)
+		p.offset = p.interval * time.Duration(idx) / time.Duration(n)
+	}
+	return p
+}
+
+// wait blocks until message seq (from 1) is due; false when stop came first.
+func (p *pacer) wait(seq uint64, stop <-chan struct{}) bool {
+	if p.interval <= 0 {
+		return true
+	}
+	d := time.Until(p.start.Add(p.offset + p.interval*time.Duration(seq-1)))
+	if d <= 0 {
+		return true
+	}
+	p.timer.Reset(d)
+	select {
+	case <-p.timer.C:
+		return true
+	case <-stop:
+		return false
+	}
+}
+
+func (p *pacer) stop() { p.timer.Stop() }

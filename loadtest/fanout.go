@@ -276,24 +276,12 @@ func (f *fanout) publish(p *publisher, start time.Time, stop <-chan struct{}) {
 	o := f.o
 	c := p.m.c
 	buf := make([]byte, 0, len(p.prefix)+o.size+64)
-	var interval time.Duration
-	if o.rate > 0 {
-		interval = time.Duration(float64(time.Second) * float64(o.pubs) / o.rate)
-	}
-	offset := interval * time.Duration(p.idx) / time.Duration(o.pubs)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	pace := newPacer(start, o.rate, o.pubs, p.idx)
+	defer pace.stop()
 	id := p.first
 	for seq := uint64(1); ; seq++ {
-		if interval > 0 {
-			if wait := time.Until(start.Add(offset + interval*time.Duration(seq-1))); wait > 0 {
-				timer.Reset(wait)
-				select {
-				case <-timer.C:
-				case <-stop:
-					return
-				}
-			}
+		if !pace.wait(seq, stop) {
+			return
 		}
 		if o.e2e && !f.waitDelivered(p, seq, stop) {
 			return

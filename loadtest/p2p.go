@@ -216,24 +216,12 @@ func (t *p2p) complete() bool {
 func (pr *pair) send(start time.Time, stop <-chan struct{}) {
 	o := pr.p.o
 	buf := make([]byte, 0, len(pr.toB)+o.size+64)
-	var interval time.Duration
-	if o.rate > 0 {
-		interval = time.Duration(float64(time.Second) * float64(o.conns) / o.rate)
-	}
-	offset := interval * time.Duration(pr.idx) / time.Duration(o.conns)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	pace := newPacer(start, o.rate, o.conns, pr.idx)
+	defer pace.stop()
 	id := pr.aFirst
 	for seq := uint64(1); ; seq++ {
-		if interval > 0 {
-			if wait := time.Until(start.Add(offset + interval*time.Duration(seq-1))); wait > 0 {
-				timer.Reset(wait)
-				select {
-				case <-timer.C:
-				case <-stop:
-					return
-				}
-			}
+		if !pace.wait(seq, stop) {
+			return
 		}
 		select {
 		case <-stop:
