@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -187,4 +188,26 @@ func TestAttrAuthorExtension(t *testing.T) {
 	watcher.expect(t, "OnChannelAttrUpdated(room,k,v,update)", "ChangedBy(room,k,update,editor)")
 	editor.ChannelClearAttr("room")
 	watcher.expect(t, "OnChannelAttrUpdated(room,,,clear)", "ChangedBy(room,,clear,editor)")
+}
+
+// TestAttributeCountIsBounded: 256 attributes per channel and per account,
+// so a join answer stays within what a client reads; updating an existing
+// one at the cap still works.
+func TestAttributeCountIsBounded(t *testing.T) {
+	s := startServer(t, server.Config{})
+	a := login(t, s, "a")
+	for i := range 256 {
+		a.ChannelSetAttr("full", fmt.Sprint("k", i), "v")
+		a.SetAttr(fmt.Sprint("u", i), "v")
+	}
+	a.ChannelSetAttr("full", "one-more", "v")
+	a.expect(t, "OnError(ChannelSetAttr,1001)")
+	a.SetAttr("one-more", "v")
+	a.expect(t, "OnError(SetAttr,1001)")
+	a.ChannelSetAttr("full", "k0", "changed")
+	a.SetAttr("u0", "changed")
+	a.GetAttr("u0")
+	a.expect(t, "OnUserAttrResult(a,u0,changed)")
+	a.ChannelJoin("full")
+	a.wait(t, "OnChannelAttrUpdated(full,k0,changed,update)")
 }

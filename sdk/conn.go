@@ -17,7 +17,7 @@ const writeWait = 10 * time.Second
 // readLimit bounds one received WebSocket message. The protocol bounds a
 // message at wire.MaxFrameBytes; the SDK accepts more, so that a server that
 // packs many queued frames into one message is never cut off.
-const readLimit = 8 * wire.MaxFrameBytes
+const readLimit = 128 * wire.MaxFrameBytes // 16 MiB: a join answer with 256 attributes of 8 KB, escaped, fits
 
 // conn is one WebSocket connection to the server, with a reader and a writer
 // goroutine. It knows nothing of the protocol's state: the reader hands

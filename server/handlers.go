@@ -179,6 +179,10 @@ func (c *Conn) handle(f *wire.Frame) {
 
 var pongFrame = wire.MustEncode(0, wire.OpPong, nil)
 
+// errTooManyAttrs refuses a new attribute past wire.MaxAttrs: what a join
+// answer carries stays bounded (256 × 8 KB values, well under the SDK's read limit).
+var errTooManyAttrs = errors.New("too many attributes")
+
 func decode(f *wire.Frame, v any) *wire.Error {
 	if err := f.Decode(v); err != nil {
 		return wire.Errf(wire.GeneralWrongParam, "%v", err)
@@ -401,6 +405,9 @@ func (n *Node) setChannelAttr(s *Session, channel, name, value string) *wire.Err
 		return e
 	}
 	return n.changeChannel(s, channel, name, func(ch *Channel) (*wire.AttrUpdate, error) {
+		if _, ok := ch.attrs[name]; !ok && len(ch.attrs) >= wire.MaxAttrs {
+			return nil, errTooManyAttrs
+		}
 		if err := n.store.SetChannelAttr(s.app, channel, name, value); err != nil {
 			return nil, err
 		}
@@ -449,6 +456,10 @@ func (n *Node) changeChannel(s *Session, channel, name string, apply func(ch *Ch
 			return
 		}
 		u, err := apply(ch)
+		if errors.Is(err, errTooManyAttrs) {
+			e = wire.Errf(wire.GeneralFailed, "a channel has at most %d attributes", wire.MaxAttrs)
+			return
+		}
 		if err != nil {
 			e = internal(err)
 			return
@@ -470,6 +481,15 @@ func (n *Node) setUserAttr(s *Session, name, value string) *wire.Error {
 	}
 	if e := wire.CheckText("attribute value", value, wire.MaxValueBytes); e != nil {
 		return e
+	}
+	if value != "" {
+		all, err := n.store.UserAttrs(s.app, s.account)
+		if err != nil {
+			return internal(err)
+		}
+		if _, ok := all[name]; !ok && len(all) >= wire.MaxAttrs {
+			return wire.Errf(wire.GeneralFailed, "an account has at most %d attributes", wire.MaxAttrs)
+		}
 	}
 	if err := n.store.SetUserAttr(s.app, s.account, name, value); err != nil {
 		return internal(err)

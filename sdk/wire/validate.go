@@ -14,6 +14,7 @@ const (
 	MaxMessageBytes = 8192
 	MaxValueBytes   = 8096
 	MaxExtraBytes   = 8192
+	MaxAttrs        = 256 // attributes per channel and per account
 )
 
 // CheckName validates an account, channel or attribute name: 1–128 bytes of
