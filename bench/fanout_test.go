@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/xinling/xinling/sdk/wire"
-	"github.com/xinling/xinling/server"
 )
 
 var fanoutParse = flag.String("bench.parse", "fast",
@@ -198,17 +197,43 @@ func (f *fanout) run(n int) (time.Duration, error) {
 
 	start := time.Now()
 	go f.publish(n)
-	select {
-	case <-allDone:
-	case <-f.failed:
-	case <-time.After(2*time.Minute + time.Duration(n)*time.Millisecond):
-		f.fail(fmt.Errorf("timeout: %s", f.progress()))
+	// Fail when nothing arrives anywhere for stallTimeout, however long the
+	// run (a lockstep run of 20,000 messages takes minutes).
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last, lastChange := f.received(), time.Now()
+wait:
+	for {
+		select {
+		case <-allDone:
+			break wait
+		case <-f.failed:
+			break wait
+		case now := <-tick.C:
+			if got := f.received(); got != last {
+				last, lastChange = got, now
+			} else if now.Sub(lastChange) > stallTimeout {
+				f.fail(fmt.Errorf("no delivery for %v: %s", stallTimeout, f.progress()))
+			}
+		}
 	}
 	elapsed := time.Since(start)
 	f.failMu.Lock()
 	err := f.failErr
 	f.failMu.Unlock()
 	return elapsed, err
+}
+
+// stallTimeout fails a fan-out run in which no member receives anything for this long.
+const stallTimeout = 30 * time.Second
+
+// received is how many messages the members have received in all.
+func (f *fanout) received() uint64 {
+	var n uint64
+	for _, m := range f.members {
+		n += atomicLoad(&m.next)
+	}
+	return n
 }
 
 // progress describes how far the members got, for a failure message.
@@ -268,6 +293,16 @@ func (f *fanout) framesPerMessage() float64 {
 		return 0
 	}
 	return float64(frames) / float64(msgs)
+}
+
+// wsMessages is how many WebSocket messages carrying ch.msg frames the
+// members received. Call after run.
+func (f *fanout) wsMessages() uint64 {
+	var n uint64
+	for _, m := range f.members {
+		n += m.wsMsgs
+	}
+	return n
 }
 
 // read is a member's reader goroutine.
@@ -429,30 +464,31 @@ func BenchmarkChannelFanout1000SplitLockstep(b *testing.B) { benchFanout(b, true
 func benchFanout(b *testing.B, inChild, e2e bool, window int) {
 	var (
 		url   string
-		stats func() (cpu time.Duration, st server.Stats)
+		stats func() childStat
 		ch    *child
 	)
 	if inChild {
 		ch = startChild(b)
 		url = ch.url
-		stats = func() (time.Duration, server.Stats) { s := ch.stat(b); return s.CPU, s.Stats }
+		stats = func() childStat { return ch.stat(b) }
 	} else {
 		srv := startServer(b)
 		url = srv.url
-		stats = func() (time.Duration, server.Stats) { return 0, srv.node.Stats() }
+		stats = func() childStat { return childStat{Stats: srv.node.Stats()} }
 	}
 	f := newFanout(b, url, fanMembers, window)
 	f.e2e = e2e
 	if ch != nil {
 		ch.command(b, "profstart")
 	}
-	srvCPU0, before := stats()
+	st0 := stats()
 	cpu0 := processCPU()
 	b.ResetTimer()
 	elapsed, err := f.run(b.N)
 	b.StopTimer()
 	cpu := processCPU() - cpu0
-	srvCPU1, after := stats()
+	st1 := stats()
+	before, after := st0.Stats, st1.Stats
 	if ch != nil {
 		ch.command(b, "profstop")
 	}
@@ -464,8 +500,12 @@ func benchFanout(b *testing.B, inChild, e2e bool, window int) {
 	b.ReportMetric(deliveries/elapsed.Seconds(), "deliveries/s")
 	b.ReportMetric(f.framesPerMessage(), "frames/wsmsg")
 	if inChild {
-		b.ReportMetric(float64((srvCPU1-srvCPU0).Nanoseconds())/deliveries, "server-cpu-ns/delivery")
+		b.ReportMetric(float64((st1.CPU-st0.CPU).Nanoseconds())/deliveries, "server-cpu-ns/delivery")
 		b.ReportMetric(float64(cpu.Nanoseconds())/deliveries, "client-cpu-ns/delivery")
+		if msgs := f.wsMessages(); msgs > 0 && st1.Writes > st0.Writes {
+			// More than 1: the server split WebSocket messages over several writes.
+			b.ReportMetric(float64(st1.Writes-st0.Writes)/float64(msgs), "srv-writes/wsmsg")
+		}
 	} else {
 		b.ReportMetric(float64(cpu.Nanoseconds())/deliveries, "combined-cpu-ns/delivery")
 	}

@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"reflect"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -111,8 +112,9 @@ func startServer(tb testing.TB) *inproc {
 
 // childStat is what the child server reports on "stat".
 type childStat struct {
-	CPU   time.Duration // user + system CPU of the server process so far
-	Stats server.Stats
+	CPU    time.Duration // user + system CPU of the server process so far
+	Writes uint64        // write-class system calls (write, writev, …) so far, from /proc/self/io
+	Stats  server.Stats
 }
 
 // child is a server running in a child process (this test binary, re-run
@@ -220,7 +222,7 @@ func childServer() int {
 	for sc.Scan() {
 		switch sc.Text() {
 		case "stat":
-			b, _ := json.Marshal(childStat{CPU: processCPU(), Stats: node.Stats()})
+			b, _ := json.Marshal(childStat{CPU: processCPU(), Writes: writeSyscalls(), Stats: node.Stats()})
 			fmt.Printf("%s\n", b)
 		case "profstart":
 			if path := os.Getenv(childProfileEnv); path != "" && prof == nil {
@@ -246,6 +248,22 @@ func childServer() int {
 		}
 	}
 	stopProf()
+	return 0
+}
+
+// writeSyscalls is the number of write-class system calls this process made
+// ("syscw" in /proc/self/io), 0 where that is not available.
+func writeSyscalls() uint64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
 	return 0
 }
 
