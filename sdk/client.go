@@ -4,8 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,15 +18,15 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// DefaultServer is the server used when neither WithServer nor
-// $XINLING_SERVER names one.
+// DefaultServer is the server used when neither WithServer / WithServers
+// nor $XINLING_SERVER names one.
 const DefaultServer = "ws://127.0.0.1:9470"
 
 // Option configures an instance at creation.
 type Option func(*config)
 
 type config struct {
-	server          string
+	servers         []string // as given; normalised and checked by NewInstance
 	reconnectWindow time.Duration
 	requestTimeout  time.Duration
 	dialer          *websocket.Dialer
@@ -36,12 +40,12 @@ type config struct {
 }
 
 func defaultConfig() config {
-	server := os.Getenv("XINLING_SERVER")
-	if server == "" {
-		server = DefaultServer
+	servers := splitServers(os.Getenv("XINLING_SERVER"))
+	if len(servers) == 0 {
+		servers = []string{DefaultServer}
 	}
 	return config{
-		server:          server,
+		servers:         servers,
 		reconnectWindow: 2 * time.Minute,
 		requestTimeout:  10 * time.Second,
 		backoffBase:     250 * time.Millisecond,
@@ -52,9 +56,36 @@ func defaultConfig() config {
 
 // WithServer sets the server URL: "ws://host:port" or "wss://host:port",
 // path optional ("/ws" when none is given). "http(s)://" is taken as
-// "ws(s)://", and a bare "host:port" as "ws://host:port".
+// "ws(s)://", and a bare "host:port" as "ws://host:port". It is
+// WithServers with one URL.
 func WithServer(u string) Option {
-	return func(c *config) { c.server = u }
+	return func(c *config) { c.servers = []string{u} }
+}
+
+// WithServers sets several URLs of one server cluster, each as WithServer
+// takes it. A login tries them in order from the first; a failed dial
+// (refused, timed out, upgrade refused) moves on to the next at once, and
+// only when every URL failed does the attempt count as failed and back off.
+// A reconnect tries the URL the session was on first, then the others in
+// turn; after the server's goaway it starts with another URL. Without this
+// option (or WithServer) the SDK uses $XINLING_SERVER, which may hold a
+// comma-separated list, else DefaultServer. A URL that is not valid (and an
+// empty list) makes Login fail with onLoginFailed(201) and an onLog line
+// naming it.
+func WithServers(urls ...string) Option {
+	return func(c *config) { c.servers = slices.Clone(urls) }
+}
+
+// splitServers splits a comma-separated list of URLs, dropping empty
+// entries.
+func splitServers(s string) []string {
+	var out []string
+	for _, u := range strings.Split(s, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // WithReconnectWindow sets how long the SDK keeps trying to restore a lost
@@ -89,34 +120,87 @@ func WithTLSConfig(t *tls.Config) Option {
 	return func(c *config) { c.tls = t }
 }
 
-// serverURL normalises a WithServer argument.
+// serverURL normalises a WithServer argument; one that is not valid is
+// returned trimmed, unchanged otherwise.
 func serverURL(s string) string {
+	u, err := parseServerURL(s)
+	if err != nil {
+		return strings.TrimSpace(s)
+	}
+	return u
+}
+
+// parseServerURL normalises a WithServer argument and checks it: a ws or
+// wss URL (http and https taken as such) with a host and a valid port.
+func parseServerURL(s string) (string, error) {
 	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", errors.New("empty")
+	}
 	if !strings.Contains(s, "://") {
 		s = "ws://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return s // the dial reports it
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is named by the caller
+		}
+		return "", err
 	}
 	switch strings.ToLower(u.Scheme) {
+	case "ws", "wss":
 	case "http":
 		u.Scheme = "ws"
 	case "https":
 		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("scheme %q is not ws, wss, http or https", u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return "", errors.New("no host")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("port %q out of range", p)
+		}
 	}
 	if u.Path == "" {
 		u.Path = "/ws"
 	}
-	return u.String()
+	return u.String(), nil
+}
+
+// serverURLs normalises and checks a list of server URLs. On error the
+// list holds what could be normalised (the others as given) and the error
+// names the first bad URL.
+func serverURLs(list []string) ([]string, error) {
+	if len(list) == 0 {
+		return nil, errors.New("no server URL given")
+	}
+	out := make([]string, len(list))
+	var first error
+	for i, s := range list {
+		u, err := parseServerURL(s)
+		if err != nil {
+			u = strings.TrimSpace(s)
+			if first == nil {
+				first = fmt.Errorf("bad server URL %q: %v", s, err)
+			}
+		}
+		out[i] = u
+	}
+	return out, first
 }
 
 // Client is one SDK instance. Create it with NewInstance or GetInstance; it
 // implements API.
 type Client struct {
-	appID string
-	cfg   config
-	url   string
+	appID  string
+	cfg    config
+	url    string   // the first of urls ("" when none)
+	urls   []string // the servers, normalised; never changed
+	urlErr error    // a bad or missing URL: every Login fails with it
 
 	// mu orders status changes: API methods that change the status (Login,
 	// Logout, Destroy) do so and enqueue their command under it; the engine
@@ -157,12 +241,17 @@ func NewInstance(appID string, opts ...Option) *Client {
 			o(&cfg)
 		}
 	}
+	urls, urlErr := serverURLs(cfg.servers)
 	c := &Client{
 		appID:      appID,
 		cfg:        cfg,
-		url:        serverURL(cfg.server),
+		urls:       urls,
+		urlErr:     urlErr,
 		cmds:       newQueue[item](),
 		engineDone: make(chan struct{}),
+	}
+	if len(urls) > 0 {
+		c.url = urls[0]
 	}
 	c.disp = newDispatcher(c.callback)
 	c.eng = newEngine(c, instancePrefix())

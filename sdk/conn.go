@@ -3,9 +3,14 @@ package sdk
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/xinling/xinling/sdk/wire"
@@ -120,6 +125,23 @@ func (c *Client) readLoop(cn *conn) {
 	}
 }
 
+// describeDialErr adds what a server that refused the upgrade said (HTTP
+// 503 "server full", "server shutting down", …) to the error.
+func describeDialErr(err error, resp *http.Response) error {
+	if resp == nil || !errors.Is(err, websocket.ErrBadHandshake) {
+		return err
+	}
+	why := resp.Status
+	if resp.Body != nil {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+		resp.Body.Close()
+		if t := strings.Join(strings.Fields(string(b)), " "); t != "" && utf8.ValidString(t) {
+			why += ": " + t
+		}
+	}
+	return fmt.Errorf("%w (%s)", err, why)
+}
+
 func describeReadErr(err error) string {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
@@ -131,10 +153,10 @@ func describeReadErr(err error) string {
 	return err.Error()
 }
 
-// dial opens a WebSocket to the server in a new goroutine and posts the
-// outcome to the engine as done(ws, err). Cancelling ctx aborts the dial at
-// any stage, the HTTP upgrade included.
-func (c *Client) dial(ctx context.Context, done func(*websocket.Conn, error)) {
+// dial opens a WebSocket to the server at url in a new goroutine and posts
+// the outcome to the engine as done(ws, err). Cancelling ctx aborts the dial
+// at any stage, the HTTP upgrade included.
+func (c *Client) dial(ctx context.Context, url string, done func(*websocket.Conn, error)) {
 	var d websocket.Dialer
 	if c.cfg.dialer != nil {
 		d = *c.cfg.dialer
@@ -181,7 +203,10 @@ func (c *Client) dial(ctx context.Context, done func(*websocket.Conn, error)) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		ws, _, err := d.DialContext(ctx, c.url, nil)
+		ws, resp, err := d.DialContext(ctx, url, nil)
+		if err != nil {
+			err = describeDialErr(err, resp)
+		}
 		mu.Lock()
 		for _, stop := range stops {
 			stop()

@@ -42,11 +42,12 @@ func withBackoff(base, cap time.Duration) Option {
 // accepts connections, reads the client's frames and writes answers and
 // pushes itself. It answers pings with pongs unless a connection is muted.
 type fakeServer struct {
-	t      *testing.T
-	hs     *httptest.Server
-	URL    string
-	conns  chan *fakeConn
-	refuse atomic.Bool // answer upgrades with 503
+	t       *testing.T
+	hs      *httptest.Server
+	URL     string
+	conns   chan *fakeConn
+	refuse  atomic.Bool  // answer upgrades with 503
+	refused atomic.Int32 // upgrades answered with 503
 
 	mu        sync.Mutex
 	all       []*fakeConn
@@ -69,6 +70,7 @@ func startFakeServer(t *testing.T, useTLS bool) *fakeServer {
 			return
 		}
 		if fs.refuse.Load() {
+			fs.refused.Add(1)
 			http.Error(w, "refused", http.StatusServiceUnavailable)
 			return
 		}

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/xinling/xinling/sdk/wire"
@@ -119,7 +120,8 @@ func (e *engine) frame(cn *conn, f *wire.Frame) {
 	case wire.PushGoAway:
 		var g wire.GoAway
 		e.decodePush(f, &g)
-		e.connLost(cn, "the server is going away: "+g.Reason)
+		e.avoid = e.cur // the next attempts start with another server
+		e.connLost(cn, fmt.Sprintf("the server %s is going away: %s", e.c.urls[e.cur], g.Reason))
 	default:
 		e.log("ignored an unknown frame from the server: %s", f.Describe())
 	}

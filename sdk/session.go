@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -45,6 +46,11 @@ type engine struct {
 	started     time.Time     // when the current login / reconnect began
 	attempt     int
 	gen         uint64             // generation of the current attempt / connection
+	cur         int                // index in c.urls of the current dial / connection
+	tried       int                // URLs dialled in the current attempt
+	home        int                // index in c.urls of the session's server: attempts start there
+	next        int                // index in c.urls where the next attempt starts
+	avoid       int                // index in c.urls of a server that sent goaway; -1: none
 	cancelDial  context.CancelFunc // non-nil while dialling
 	cn          *conn              // current connection, nil when none
 	loginID     uint64             // id of the login request awaiting its answer
@@ -77,7 +83,7 @@ type engine struct {
 }
 
 func newEngine(c *Client, midPrefix string) *engine {
-	return &engine{c: c, pending: make(map[uint64]*request), midPrefix: midPrefix}
+	return &engine{c: c, pending: make(map[uint64]*request), midPrefix: midPrefix, avoid: -1}
 }
 
 // run is the engine goroutine.
@@ -188,6 +194,11 @@ func (e *engine) login(epoch uint64, cr creds, retryTime time.Duration, retryCou
 	}
 	e.resetSession()
 	e.ph, e.epoch, e.cred = phLogin, epoch, cr
+	if err := e.c.urlErr; err != nil {
+		e.loginFail(wire.LoginNet, err.Error())
+		return
+	}
+	e.home, e.next, e.avoid = 0, 0, -1 // a login starts with the first URL
 	e.maxAttempts = max(retryCount, 1)
 	e.window = retryTime
 	e.started = time.Now()
@@ -197,7 +208,7 @@ func (e *engine) login(epoch uint64, cr creds, retryTime time.Duration, retryCou
 			e.loginFail(wire.LoginNet, fmt.Sprintf("no login within %v", retryTime))
 		}
 	})
-	e.log("logging in as %q to %s", cr.account, e.c.url)
+	e.log("logging in as %q to %s", cr.account, strings.Join(e.c.urls, ", then "))
 	e.attempt++
 	e.startAttempt()
 }
@@ -207,8 +218,22 @@ func (e *engine) resetSession() {
 	e.lastSeq, e.ackedSeq, e.lastOff, e.channel, e.chSync = 0, 0, 0, "", false
 }
 
-// startAttempt dials for the current login or reconnect attempt.
+// startAttempt starts the current login or reconnect attempt: it dials
+// the URL where attempts start (e.next, or the one after it when that is
+// the server that sent goaway); a failed dial moves on to the next URL at
+// once (see dialDone), and the attempt fails when every URL failed.
 func (e *engine) startAttempt() {
+	n := len(e.c.urls)
+	s := e.next % n
+	if n > 1 && s == e.avoid {
+		s = (s + 1) % n
+	}
+	e.cur, e.tried = s, 0
+	e.dialCur()
+}
+
+// dialCur dials the URL e.cur.
+func (e *engine) dialCur() {
 	e.gen++
 	gen := e.gen
 	timeout := e.c.cfg.requestTimeout
@@ -217,7 +242,7 @@ func (e *engine) startAttempt() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	e.cancelDial = cancel
-	e.c.dial(ctx, func(ws *websocket.Conn, err error) { e.dialDone(gen, ws, err) })
+	e.c.dial(ctx, e.c.urls[e.cur], func(ws *websocket.Conn, err error) { e.dialDone(gen, ws, err) })
 }
 
 func (e *engine) dialDone(gen uint64, ws *websocket.Conn, err error) {
@@ -230,7 +255,16 @@ func (e *engine) dialDone(gen uint64, ws *websocket.Conn, err error) {
 	e.cancelDial()
 	e.cancelDial = nil
 	if err != nil {
-		e.attemptFailed(fmt.Sprintf("cannot connect to %s: %v", e.c.url, err))
+		why := fmt.Sprintf("cannot connect to %s: %v", e.c.urls[e.cur], err)
+		if e.tried++; e.tried < len(e.c.urls) {
+			// Another server of the cluster, at once: a dead node costs
+			// one failed dial, not a backoff.
+			e.cur = (e.cur + 1) % len(e.c.urls)
+			e.log("%s; trying %s", why, e.c.urls[e.cur])
+			e.dialCur()
+			return
+		}
+		e.attemptFailed(why)
 		return
 	}
 	cn := e.c.startConn(gen, ws)
@@ -261,6 +295,13 @@ func (e *engine) dialDone(gen uint64, ws *websocket.Conn, err error) {
 // attemptFailed ends the current login or reconnect attempt and schedules
 // the next, or gives up.
 func (e *engine) attemptFailed(why string) {
+	if n := len(e.c.urls); e.cn != nil && n > 1 {
+		// Connected, then failed there (no or a busy answer, lost): the
+		// next attempt starts with another server.
+		e.next = (e.cur + 1) % n
+	} else {
+		e.next = e.home
+	}
 	e.dropConn()
 	switch e.ph {
 	case phLogin:
@@ -345,6 +386,7 @@ func (e *engine) loginAnswer(f *wire.Frame) {
 	stopTimer(&e.backoff)
 	was := e.ph
 	e.ph = phOnline
+	e.home, e.next, e.avoid = e.cur, e.cur, -1
 	e.session, e.fd = res.Session, res.Fd
 	e.hb = e.c.cfg.heartbeat
 	if e.hb <= 0 {
@@ -356,16 +398,17 @@ func (e *engine) loginAnswer(f *wire.Frame) {
 	e.lastPing = time.Now()
 	e.scheduleHeartbeat()
 	fd := res.Fd
+	url := e.c.urls[e.cur]
 	if was == phLogin {
-		e.log("logged in as %q (fd %d)", e.cred.account, fd)
+		e.log("logged in as %q on %s (fd %d)", e.cred.account, url, fd)
 		e.emit(func(cb Callback) { cb.OnLoginSuccess(0, fd) })
 		return
 	}
 	if res.Resumed {
-		e.log("reconnected: session resumed (fd %d)", fd)
+		e.log("reconnected to %s: session resumed (fd %d)", url, fd)
 		e.emit(func(cb Callback) { cb.OnReconnected(fd) })
 	} else {
-		e.log("reconnected: the server started a new session (fd %d)", fd)
+		e.log("reconnected to %s: the server started a new session (fd %d)", url, fd)
 		e.emit(func(cb Callback) { cb.OnReconnected(fd) })
 		e.endCalls(false) // they ended with the old session
 		e.lastSeq, e.ackedSeq, e.lastOff = 0, 0, 0
@@ -490,6 +533,7 @@ func (e *engine) connLost(cn *conn, why string) {
 		e.dropConn()
 		e.log("connection lost: %s; reconnecting", why)
 		e.ph = phReconnect
+		e.next = e.home // the URL in use first, then the others in turn
 		e.started = time.Now()
 		e.window = e.c.cfg.reconnectWindow
 		e.attempt = 0
