@@ -75,7 +75,7 @@ func TestClientThatNeverReadsIsDropped(t *testing.T) {
 			t.Fatalf("message %d: %.60s…", i, e)
 		}
 	}
-	if st := s.node.Stats(); st.SlowDrops == 0 {
+	if st := s.stats(); st.SlowDrops == 0 {
 		t.Fatalf("the client that never reads was not dropped: %+v", st)
 	}
 }

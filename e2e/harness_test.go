@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,12 +23,27 @@ import (
 	"github.com/xinling/xinling/server/store"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopNATS()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 const waitFor = 5 * time.Second
 
+// clusterSize, from XINLING_E2E_CLUSTER, runs every test against that many
+// nodes clustered over NATS (clients spread over them) instead of one node.
+var clusterSize, _ = strconv.Atoi(os.Getenv("XINLING_E2E_CLUSTER"))
+
 // srv is a server on a loopback port that a test can stop and start again
-// on the same address and store directory.
+// on the same address and store directory; in cluster mode, the members of
+// one cluster, stopped and started together.
 type srv struct {
 	t    testing.TB
 	cfg  server.Config
@@ -34,19 +52,33 @@ type srv struct {
 	node *server.Node
 	st   store.Store
 	done chan error
+
+	size    int // cluster members; 0: one plain node
+	prefix  string
+	members []*member
+	next    atomic.Int64 // the member the next user connects to
 }
 
 func startServer(t testing.TB, cfg server.Config) *srv {
 	t.Helper()
-	s := &srv{t: t, cfg: cfg, addr: "127.0.0.1:0"}
-	s.start()
-	t.Cleanup(s.stop)
-	return s
+	return startCluster(t, cfg, clusterSize, false)
 }
 
 func startDurable(t testing.TB, cfg server.Config) *srv {
 	t.Helper()
-	s := &srv{t: t, cfg: cfg, addr: "127.0.0.1:0", dir: t.TempDir()}
+	return startCluster(t, cfg, clusterSize, true)
+}
+
+// startCluster starts n members of one cluster (n 0: a plain node).
+func startCluster(t testing.TB, cfg server.Config, n int, durable bool) *srv {
+	t.Helper()
+	s := &srv{t: t, cfg: cfg, addr: "127.0.0.1:0", size: n}
+	if durable && n == 0 {
+		s.dir = t.TempDir()
+	}
+	if n > 0 {
+		s.prefix = fmt.Sprintf("t%d", prefixes.Add(1))
+	}
 	s.start()
 	t.Cleanup(s.stop)
 	return s
@@ -54,6 +86,10 @@ func startDurable(t testing.TB, cfg server.Config) *srv {
 
 func (s *srv) start() {
 	s.t.Helper()
+	if s.size > 0 {
+		s.startMembers()
+		return
+	}
 	var err error
 	if s.dir != "" {
 		if s.st, err = store.Open(s.dir); err != nil {
@@ -62,16 +98,7 @@ func (s *srv) start() {
 	} else {
 		s.st = store.Memory()
 	}
-	var l net.Listener
-	for i := 0; ; i++ { // the old port may linger briefly after a stop
-		if l, err = net.Listen("tcp", s.addr); err == nil || i == 50 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		s.t.Fatalf("listen: %v", err)
-	}
+	l := listen(s.t, s.addr)
 	s.addr = l.Addr().String()
 	cfg := s.cfg
 	cfg.Store = s.st
@@ -80,7 +107,28 @@ func (s *srv) start() {
 	go func() { s.done <- s.node.Serve(l) }()
 }
 
+// listen listens on addr, waiting for a port a stopped server held to be free.
+func listen(t testing.TB, addr string) net.Listener {
+	t.Helper()
+	var l net.Listener
+	var err error
+	for i := 0; ; i++ { // the old port may linger briefly after a stop
+		if l, err = net.Listen("tcp", addr); err == nil || i == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	return l
+}
+
 func (s *srv) stop() {
+	if s.size > 0 {
+		s.stopMembers()
+		return
+	}
 	if s.node == nil {
 		return
 	}
@@ -103,7 +151,35 @@ func (s *srv) restart() {
 	s.start()
 }
 
-func (s *srv) url() string { return "ws://" + s.addr }
+// url is the address of the node the next user connects to.
+func (s *srv) url() string {
+	if s.size > 0 {
+		i := int(s.next.Add(1)-1) % len(s.members)
+		return "ws://" + s.members[i].addr
+	}
+	return "ws://" + s.addr
+}
+
+// stats sums the figures of every node.
+func (s *srv) stats() server.Stats {
+	if s.size == 0 {
+		return s.node.Stats()
+	}
+	var sum server.Stats
+	for _, m := range s.members {
+		for _, n := range []*server.Node{m.m.CoreNode(), m.m.EdgeNode()} {
+			if n == nil {
+				continue
+			}
+			st := n.Stats()
+			sum.SlowDrops += st.SlowDrops
+			sum.Sessions += st.Sessions
+			sum.Limited += st.Limited
+			sum.BadFrames += st.BadFrames
+		}
+	}
+	return sum
+}
 
 // ev is one callback, rendered as text: "OnChannelJoined(lobby)".
 type ev string

@@ -2,6 +2,8 @@ package server
 
 import (
 	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"time"
 
 	"github.com/xinling/xinling/server/gateway"
@@ -43,6 +45,12 @@ type Config struct {
 	AllowedOrigins  []string        // browser origins allowed to connect; empty: any
 	FlushDelay      time.Duration   // how long pushes to a connection gather before a write (0: none)
 	Pprof           bool            // serve net/http/pprof under /debug/pprof/ (for profiling, not for an open network)
+
+	// Upstream makes the node a cluster edge: it relays its clients'
+	// messages there (the core) and delivers what the core sends back.
+	Upstream Upstream
+	// Collectors are added to the node's /metrics (the cluster's figures).
+	Collectors []prometheus.Collector
 }
 
 func (c *Config) withDefaults() Config {

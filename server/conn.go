@@ -24,9 +24,15 @@ const maxBatchBytes = 32 << 10
 // dropped instead of slowing anyone who sends to it.
 type Conn struct {
 	node *Node
-	ws   *websocket.Conn
+	ws   *websocket.Conn // nil when the client's socket is on a cluster edge
+	link Link            // that edge, for a linked connection
+	lid  LinkID
+	in   *inbox // a linked connection's messages from its edge
 	fd   int
 	addr string
+	// readTimeout, on an edge, is how long its client may be silent once the
+	// core has logged it in (ns); 0 until then.
+	readTimeout atomic.Int64
 
 	mu        sync.Mutex
 	queue     [][]byte // nil entry: close after what precedes it
@@ -54,6 +60,12 @@ func (c *Conn) send(b []byte) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		return
+	}
+	if c.link != nil {
+		c.mu.Unlock()
+		c.link.Write(b) // the edge queues, packs and drops a slow client
+		c.node.metrics.framesOut.Add(1)
 		return
 	}
 	if c.queued > 0 && c.queued+len(b) > c.node.cfg.OutboundBytes {
@@ -108,6 +120,11 @@ func (c *Conn) close() {
 	c.closed = true
 	c.queue = nil
 	c.mu.Unlock()
+	if c.link != nil {
+		c.link.Close(false)
+		c.in.close()
+		return
+	}
 	_ = c.ws.Close()
 }
 
@@ -117,6 +134,12 @@ func (c *Conn) closeAfterFlush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
+		return
+	}
+	if c.link != nil {
+		c.closed = true
+		c.link.Close(true)
+		c.in.close()
 		return
 	}
 	c.queue = append(c.queue, nil)
@@ -218,11 +241,26 @@ var newline = []byte{'\n'}
 var errLoginFirst = wire.Errf(wire.GeneralNotLogin, "log in first")
 
 // readLoop handles the connection's frames until it fails; then the session,
-// if any, is detached (kept for resume during the grace period).
+// if any, is detached (kept for resume during the grace period). On a cluster
+// edge it forwards them to the core instead.
 func (c *Conn) readLoop() {
 	defer c.closeAndDetach()
+	up := c.node.cfg.Upstream
 	c.ws.SetReadLimit(wire.MaxFrameBytes)
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.node.cfg.LoginTimeout))
+	if up != nil {
+		if err := up.Open(uint64(c.fd), c.addr); err != nil {
+			c.node.log.Debug("core refused a connection", "fd", c.fd, "err", err)
+			c.send(wire.MustEncode(0, wire.PushGoAway, wire.GoAway{Reason: err.Error()}))
+			c.closeAfterFlush()
+			return
+		}
+		c.node.edgeConns.Store(uint64(c.fd), c)
+		defer func() {
+			c.node.edgeConns.Delete(uint64(c.fd))
+			up.Gone(uint64(c.fd))
+		}()
+	}
 	for {
 		typ, msg, err := c.ws.ReadMessage()
 		if err != nil {
@@ -239,24 +277,49 @@ func (c *Conn) readLoop() {
 			c.send(wire.EncodeError(0, wire.Errf(wire.GeneralWrongParam, "binary messages are not part of the protocol")))
 			continue
 		}
+		if up != nil {
+			if d := c.readTimeout.Load(); d > 0 {
+				_ = c.ws.SetReadDeadline(time.Now().Add(time.Duration(d)))
+			}
+			up.Message(uint64(c.fd), msg)
+			continue
+		}
 		c.mu.Lock()
 		sess := c.sess
 		c.mu.Unlock()
 		if sess != nil {
 			_ = c.ws.SetReadDeadline(time.Now().Add(3 * c.node.cfg.Heartbeat))
 		}
-		frames, err := wire.Split(msg)
-		for i := range frames {
-			c.node.metrics.framesIn.Add(1)
-			if !c.handleSafely(&frames[i]) {
-				return
-			}
-		}
-		if err != nil {
-			c.node.metrics.badFrames.Add(1)
-			c.send(wire.EncodeError(0, wire.Errf(wire.LogoutPacket, "%v", err)))
+		if !c.process(msg) {
+			return
 		}
 	}
+}
+
+// process handles the frames of one client message; false ends the connection.
+func (c *Conn) process(msg []byte) bool {
+	frames, err := wire.Split(msg)
+	for i := range frames {
+		c.node.metrics.framesIn.Add(1)
+		if !c.handleSafely(&frames[i]) {
+			return false
+		}
+	}
+	if err != nil {
+		c.node.metrics.badFrames.Add(1)
+		c.send(wire.EncodeError(0, wire.Errf(wire.LogoutPacket, "%v", err)))
+	}
+	return true
+}
+
+// loggedIn gives a logged-in client the heartbeat's read deadline instead of the login's.
+func (c *Conn) loggedIn() {
+	d := 3 * c.node.cfg.Heartbeat
+	if c.link != nil {
+		c.link.ReadTimeout(d)
+		return
+	}
+	_ = c.ws.SetReadDeadline(time.Now().Add(d))
 }
 
 // handleSafely handles a frame; a panic is a bug of ours, logged with its
@@ -282,7 +345,11 @@ func (c *Conn) closeAndDetach() {
 		sess.detach(c)
 	}
 	if _, ok := c.node.conns.LoadAndDelete(c); ok {
-		c.node.release(c.addr)
+		if c.link != nil {
+			c.node.links.CompareAndDelete(c.lid, c)
+		} else {
+			c.node.release(c.addr)
+		}
 	}
 }
 

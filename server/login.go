@@ -89,7 +89,7 @@ func (c *Conn) login(f *wire.Frame) {
 	c.mu.Lock()
 	c.sess = s
 	c.mu.Unlock()
-	_ = c.ws.SetReadDeadline(time.Now().Add(3 * n.cfg.Heartbeat))
+	c.loggedIn()
 	mb := n.mailbox(req.App, req.Account)
 	mb.Lock()
 	old, kicked := n.sessions.swap(k, s)
@@ -175,7 +175,7 @@ func (c *Conn) resume(id uint64, req *wire.LoginReq) bool {
 		c.mu.Lock()
 		c.sess = s
 		c.mu.Unlock()
-		_ = c.ws.SetReadDeadline(time.Now().Add(3 * n.cfg.Heartbeat))
+		c.loggedIn()
 		if old != nil && old != c {
 			old.mu.Lock()
 			old.sess = nil // its end must not detach the session we now hold

@@ -37,6 +37,8 @@ type Node struct {
 	sessions  *shardedMap[*Session]
 	channels  *shardedMap[*Channel]
 	conns     sync.Map // *Conn → struct{}
+	links     sync.Map // LinkID → *Conn: the core's connections relayed by edges
+	edgeConns sync.Map // uint64 → *Conn: an edge's clients, by the id the core knows
 	connCount atomic.Int64
 	flushers  atomic.Int64   // flusher goroutines running
 	perAddr   map[string]int // open connections per source address; under stopMu
@@ -80,8 +82,10 @@ func New(cfg Config) *Node {
 		CheckOrigin:     n.checkOrigin,
 	}
 	n.metricsH = n.metricsHandler()
-	n.wg.Add(1)
-	go n.janitor()
+	if c.Upstream == nil { // an edge keeps no state: the core's janitor does the work
+		n.wg.Add(1)
+		go n.janitor()
+	}
 	return n
 }
 

@@ -1,0 +1,191 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/xinling/xinling/server"
+)
+
+// coreTerm is this member's time as the core: a fresh node (sessions start
+// empty; durable state comes from the shared store) and the relay to edges.
+type coreTerm struct {
+	m    *Member
+	node *server.Node
+	rev  uint64 // the lease revision it holds (refreshed)
+	term uint64 // the revision it was won with
+	sub  *nats.Subscription
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	mu    sync.Mutex
+	edges map[string]*edgeState
+}
+
+// edgeState is what the core knows of one edge.
+type edgeState struct {
+	out      *outbox
+	lastSeen time.Time
+}
+
+func (m *Member) becomeCoreLocked(rev uint64) {
+	t := &coreTerm{m: m, rev: rev, term: rev, stop: make(chan struct{}), edges: make(map[string]*edgeState)}
+	t.node = server.New(m.serverConfig())
+	sub, err := m.nc.Subscribe(m.subject("in"), t.onEdge)
+	if err == nil {
+		err = sub.SetPendingLimits(-1, -1) // the edges' flow is bounded per client by the node
+	}
+	if err != nil {
+		m.log.Error("core: subscribe", "err", err)
+		_ = t.node.Shutdown(context.Background())
+		return
+	}
+	t.sub = sub
+	m.core.Store(t)
+	m.log.Info("this node is now the core", "term", rev)
+	t.wg.Add(1)
+	go t.beat()
+}
+
+// beat announces the core to the edges and drops edges gone silent.
+func (t *coreTerm) beat() {
+	defer t.wg.Done()
+	m := t.m
+	every := m.cfg.NodeTimeout / 6
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	beat := encodeBeat(t.term, m.cfg.NodeID)
+	for {
+		_ = m.nc.Publish(m.subject("core"), beat)
+		select {
+		case <-t.stop:
+			return
+		case now := <-tick.C:
+			t.mu.Lock()
+			var dead []string
+			for id, e := range t.edges {
+				if now.Sub(e.lastSeen) > m.cfg.NodeTimeout {
+					dead = append(dead, id)
+					delete(t.edges, id)
+					go e.out.close()
+				}
+			}
+			t.mu.Unlock()
+			for _, id := range dead {
+				n := t.node.DropEdge(id)
+				m.log.Warn("edge silent; its clients are detached", "edge", id, "clients", n)
+			}
+		}
+	}
+}
+
+func (t *coreTerm) edgeCount() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.edges)
+}
+
+func (t *coreTerm) edge(id string) *edgeState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.edges[id]
+	if e == nil {
+		e = &edgeState{out: newOutbox(t.m.nc, t.m.subject("out", id), nil)}
+		t.edges[id] = e
+	}
+	e.lastSeen = time.Now()
+	return e
+}
+
+// onEdge handles a message from an edge. It runs on the subscription's
+// goroutine and never waits: the node queues each client's messages.
+func (t *coreTerm) onEdge(msg *nats.Msg) {
+	id, body, err := readHead(msg.Data)
+	if err != nil || !subjectToken(id) {
+		t.m.log.Warn("core: bad relay message", "err", err)
+		return
+	}
+	e := t.edge(id)
+	err = records(body, func(r record) {
+		lid := server.LinkID{Edge: id, Conn: r.conn}
+		switch r.kind {
+		case recOpen:
+			if err := t.node.OpenLink(lid, string(r.payload), &link{out: e.out, conn: r.conn}); err != nil {
+				e.out.add(recRefuse, r.conn, []byte(err.Error()), true)
+				return
+			}
+			e.out.add(recAccept, r.conn, nil, false)
+		case recMsg:
+			if !t.node.LinkMessage(lid, r.payload) {
+				e.out.add(recClose, r.conn, nil, false) // a client the core no longer knows
+			}
+		case recGone:
+			t.node.LinkGone(lid)
+		}
+	})
+	if err != nil {
+		t.m.log.Warn("core: bad relay message", "edge", id, "err", err)
+	}
+}
+
+func (m *Member) stepDownLocked() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = m.stepDownCtxLocked(ctx)
+}
+
+// stepDownCtxLocked ends the term: every client, local or relayed, is told to go away.
+func (m *Member) stepDownCtxLocked(ctx context.Context) error {
+	t := m.core.Swap(nil)
+	if t == nil {
+		return nil
+	}
+	_ = t.sub.Unsubscribe()
+	close(t.stop)
+	t.wg.Wait()
+	err := t.node.Shutdown(ctx)
+	t.mu.Lock()
+	for _, e := range t.edges {
+		e.out.close()
+	}
+	t.mu.Unlock()
+	m.log.Info("this node is no longer the core", "term", t.term)
+	return err
+}
+
+// link is the core's server.Link to one client of an edge.
+type link struct {
+	out  *outbox
+	conn uint64
+}
+
+func (l *link) Write(frame []byte) { l.out.add(recFrame, l.conn, frame, true) }
+
+func (l *link) Close(flush bool) {
+	if flush {
+		l.out.add(recFlush, l.conn, nil, false)
+	} else {
+		l.out.add(recClose, l.conn, nil, false)
+	}
+}
+
+func (l *link) ReadTimeout(d time.Duration) {
+	l.out.addNum(recTimeout, l.conn, uint64(d/time.Millisecond))
+}
+
+// subjectToken reports whether s can be one token of a NATS subject.
+func subjectToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.' || c == '*' || c == '>' || c <= ' ' || c >= 0x7f:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,284 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/xinling/xinling/server"
+)
+
+// Config is one member's part in the cluster.
+type Config struct {
+	NATS   *NATS
+	Server server.Config // the node's settings; Store must be shared by the members (store.NATS)
+	NodeID string        // unique among the members (default: random)
+	Prefix string        // of subjects and buckets, so clusters can share a NATS (default "xl")
+	// Replicas of the lease bucket (default: min(3, NATS.ClusterSz)).
+	Replicas int
+	// LeaseTTL is how long a silent core keeps the role (default 3 s): a
+	// dead core is replaced after about this long.
+	LeaseTTL time.Duration
+	// NodeTimeout is how long an edge or the core may be silent before the
+	// others treat it as dead (default 3 s). A dead edge's clients are then
+	// detached, and their sessions end after Server.Grace unless resumed.
+	NodeTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.NodeID == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		c.NodeID = hex.EncodeToString(b[:])
+	}
+	if c.Prefix == "" {
+		c.Prefix = "xl"
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = min(3, max(1, c.NATS.ClusterSz))
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 3 * time.Second
+	}
+	if c.NodeTimeout <= 0 {
+		c.NodeTimeout = 3 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Member is one node of the cluster: always an edge for its clients, and the
+// core while it holds the lease. It is an http.Handler for the node's address.
+type Member struct {
+	cfg  Config
+	log  *slog.Logger
+	nc   *nats.Conn
+	kv   jetstream.KeyValue
+	edge *edgeSide
+
+	core atomic.Pointer[coreTerm]
+
+	mu       sync.Mutex // serializes role changes
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+const leaseKey = "core"
+
+func (m *Member) subject(parts ...string) string {
+	s := m.cfg.Prefix
+	for _, p := range parts {
+		s += "." + p
+	}
+	return s
+}
+
+// Start joins the cluster: it starts the edge and campaigns for the core role.
+func Start(ctx context.Context, cfg Config) (*Member, error) {
+	cfg.defaults()
+	m := &Member{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), nc: cfg.NATS.Conn, stop: make(chan struct{})}
+	var err error
+	for {
+		m.kv, err = cfg.NATS.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:   cfg.Prefix + "_lease",
+			TTL:      cfg.LeaseTTL,
+			History:  1,
+			Storage:  jetstream.MemoryStorage,
+			Replicas: cfg.Replicas,
+		})
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("cluster: lease bucket: %w", err)
+		case <-time.After(250 * time.Millisecond): // a cluster still gathering its peers
+		}
+	}
+	if m.edge, err = newEdgeSide(m); err != nil {
+		return nil, err
+	}
+	m.wg.Add(1)
+	go m.campaign()
+	return m, nil
+}
+
+// ID is this member's node id.
+func (m *Member) ID() string { return m.cfg.NodeID }
+
+// IsCore reports whether this member runs the sessions now.
+func (m *Member) IsCore() bool { return m.core.Load() != nil }
+
+// CoreNode is the node running the sessions when this member is the core, else nil.
+func (m *Member) CoreNode() *server.Node {
+	if t := m.core.Load(); t != nil {
+		return t.node
+	}
+	return nil
+}
+
+// EdgeNode is the node relaying this member's clients when it is not the core.
+func (m *Member) EdgeNode() *server.Node { return m.edge.node }
+
+// ServeHTTP hands a request to the core node when this member is the core,
+// else to the edge node that relays to it.
+func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if t := m.core.Load(); t != nil {
+		t.node.ServeHTTP(w, r)
+		return
+	}
+	m.edge.node.ServeHTTP(w, r)
+}
+
+// Serve accepts connections on l until Shutdown.
+func (m *Member) Serve(l net.Listener) error {
+	srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-m.stop
+		_ = srv.Close()
+	}()
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// campaign keeps the lease while core, and tries to take it otherwise.
+func (m *Member) campaign() {
+	defer m.wg.Done()
+	every := m.cfg.LeaseTTL / 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		m.tryLease(every)
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (m *Member) tryLease(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	select {
+	case <-m.stop:
+		return
+	default:
+	}
+	if t := m.core.Load(); t != nil {
+		rev, err := m.kv.Update(ctx, leaseKey, []byte(m.cfg.NodeID), t.rev)
+		if err != nil {
+			m.log.Warn("lost the core lease; stepping down", "err", err)
+			m.stepDownLocked()
+			return
+		}
+		t.rev = rev
+		return
+	}
+	rev, err := m.kv.Create(ctx, leaseKey, []byte(m.cfg.NodeID))
+	if err != nil {
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			m.log.Debug("lease", "err", err)
+		}
+		return
+	}
+	m.becomeCoreLocked(rev)
+}
+
+// Shutdown hands the core role over at once (deleting the lease), tells
+// every client to go away and stops.
+func (m *Member) Shutdown(ctx context.Context) error {
+	var err error
+	m.stopOnce.Do(func() {
+		m.mu.Lock()
+		close(m.stop)
+		if t := m.core.Load(); t != nil {
+			dctx, cancel := context.WithTimeout(ctx, time.Second)
+			if derr := m.kv.Delete(dctx, leaseKey, jetstream.LastRevision(t.rev)); derr != nil {
+				m.log.Debug("release lease", "err", derr)
+			}
+			cancel()
+			err = m.stepDownCtxLocked(ctx)
+		}
+		m.mu.Unlock()
+		m.wg.Wait()
+		if eerr := m.edge.shutdown(ctx); err == nil {
+			err = eerr
+		}
+	})
+	return err
+}
+
+// collectors are the cluster's figures on /metrics of both nodes.
+func (m *Member) collectors() []prometheus.Collector {
+	g := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "xinling", Subsystem: "cluster", Name: name, Help: help}, f)
+	}
+	return []prometheus.Collector{
+		g("is_core", "1 when this node runs the sessions (holds the core lease).", func() float64 {
+			if m.IsCore() {
+				return 1
+			}
+			return 0
+		}),
+		g("term", "The lease revision of the core this node follows.", func() float64 {
+			m.edge.mu.Lock()
+			defer m.edge.mu.Unlock()
+			return float64(m.edge.term)
+		}),
+		g("edges", "Edges with clients relayed to this node (on the core).", func() float64 {
+			if t := m.core.Load(); t != nil {
+				return float64(t.edgeCount())
+			}
+			return 0
+		}),
+	}
+}
+
+func (m *Member) serverConfig() server.Config {
+	c := m.cfg.Server
+	c.Logger = m.log
+	c.Collectors = append(append([]prometheus.Collector(nil), c.Collectors...), m.collectors()...)
+	return c
+}
+
+// heartbeat payload: the lease revision (term), then the core's id.
+func encodeBeat(term uint64, id string) []byte {
+	return append(binary.AppendUvarint(nil, term), id...)
+}
+
+func decodeBeat(b []byte) (uint64, string, bool) {
+	term, k := binary.Uvarint(b)
+	if k <= 0 {
+		return 0, "", false
+	}
+	return term, string(b[k:]), true
+}
+
+// Following is the id of the core this member's edge relays to ("" while it knows none).
+func (m *Member) Following() string {
+	m.edge.mu.Lock()
+	defer m.edge.mu.Unlock()
+	return m.edge.coreID
+}

@@ -1,0 +1,257 @@
+// Package cluster runs several xinling nodes as one system over NATS.
+//
+// One node at a time is the core: it holds the lease in a JetStream
+// key-value bucket and runs every session and channel with the unchanged
+// single-node logic (so every rule of SPEC.md holds across nodes: one order
+// per channel, one session per account, rate limits for the whole system).
+// Every other node is an edge: it terminates its clients' WebSockets and
+// relays their frames to the core and the core's frames back, packed into
+// few NATS messages. Durable state lives in JetStream (store.NATS), so a new
+// core elected after the old one dies finds it all.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// NATSConfig says which NATS to use: an existing one (URL), or one embedded
+// in this process that clusters with the other nodes' (Name, Listen, Routes).
+type NATSConfig struct {
+	URL string // join this NATS (cluster); the embedded fields are then unused
+
+	Name       string   // cluster name of the embedded server
+	Listen     string   // host:port its routes listen on
+	Routes     []string // the other nodes' route URLs (nats-route://host:port or host:port)
+	ServerName string   // unique name of this node's server (default: from Listen)
+	ClientAddr string   // host:port to serve NATS clients on (default: a free loopback port)
+	StoreDir   string   // JetStream's directory
+}
+
+// NATS is a connection to NATS with JetStream, and the embedded server if any.
+type NATS struct {
+	Conn      *nats.Conn
+	JS        jetstream.JetStream
+	Server    *natsserver.Server // nil when joining an existing NATS
+	ClusterSz int                // the nodes configured (embedded), for default replicas
+}
+
+// Connect starts the embedded server or connects to the given URL and waits
+// until JetStream answers (a cluster first elects its meta leader).
+func Connect(ctx context.Context, cfg NATSConfig) (*NATS, error) {
+	out := &NATS{ClusterSz: 1}
+	var opts []nats.Option
+	opts = append(opts, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), nats.Name("xinling"))
+	url := cfg.URL
+	if url == "" {
+		ns, err := embedded(cfg)
+		if err != nil {
+			return nil, err
+		}
+		out.Server = ns
+		out.ClusterSz = 1 + len(cfg.Routes)
+		opts = append(opts, nats.InProcessServer(ns))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		out.Close()
+		return nil, fmt.Errorf("connect to NATS: %w", err)
+	}
+	out.Conn = nc
+	if out.JS, err = jetstream.New(nc); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	for {
+		err := jsReady(ctx, out.JS)
+		if err == nil {
+			return out, nil
+		}
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			out.Close()
+			return nil, fmt.Errorf("NATS has no JetStream (run nats-server with -js): %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			out.Close()
+			return nil, fmt.Errorf("waiting for JetStream: %w (last error: %v)", ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func embedded(cfg NATSConfig) (*natsserver.Server, error) {
+	host, port, err := splitHostPort(cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster-listen: %w", err)
+	}
+	if port == 0 {
+		port = -1 // nats-server's "any free port"; 0 would turn routing off
+	}
+	name := cfg.ServerName
+	if name == "" {
+		name = strings.NewReplacer(":", "-", ".", "-", "[", "", "]", "").Replace(net.JoinHostPort(host, strconv.Itoa(port)))
+	}
+	opts := &natsserver.Options{
+		ServerName: name,
+		// Routing starts only once a client port listens, so it listens on
+		// loopback even when every client connects in-process.
+		Host:      "127.0.0.1",
+		Port:      -1,
+		JetStream: true,
+		StoreDir:  cfg.StoreDir,
+		NoSigs:    true,
+		NoLog:     true,
+		Cluster: natsserver.ClusterOpts{
+			Name: cfg.Name,
+			Host: host,
+			Port: port,
+		},
+	}
+	if cfg.ClientAddr != "" {
+		ch, cp, err := splitHostPort(cfg.ClientAddr)
+		if err != nil {
+			return nil, fmt.Errorf("--nats-listen: %w", err)
+		}
+		opts.Host, opts.Port = ch, cp
+	}
+	if len(cfg.Routes) == 0 {
+		return nil, errors.New("--cluster-routes is required with --cluster-name: the route URLs of the other nodes (JetStream needs its peers known from the start)")
+	}
+	for _, r := range cfg.Routes {
+		if !strings.Contains(r, "://") {
+			r = "nats-route://" + r
+		}
+		u, err := url.Parse(r)
+		if err != nil {
+			return nil, fmt.Errorf("--cluster-routes: %q: %w", r, err)
+		}
+		opts.Routes = append(opts.Routes, u)
+	}
+	ns, err := natsserver.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("embedded NATS did not start within 10 s")
+	}
+	return ns, nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("port %q: %w", p, err)
+	}
+	return host, port, nil
+}
+
+// RouteAddr is the address the embedded server's routes listen on (useful
+// with port 0).
+func (n *NATS) RouteAddr() string {
+	if n.Server == nil {
+		return ""
+	}
+	if a := n.Server.ClusterAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Close closes the connection and shuts the embedded server down.
+func (n *NATS) Close() {
+	if n.Conn != nil {
+		n.Conn.Close()
+	}
+	if n.Server != nil {
+		n.Server.Shutdown()
+		n.Server.WaitForShutdown()
+	}
+}
+
+// LocalCluster starts n embedded NATS servers clustered on loopback, each
+// with JetStream under dir, for tests and benchmarks on one machine. It
+// returns once JetStream answers on every one.
+func LocalCluster(ctx context.Context, n int, dir string) ([]*NATS, error) {
+	// JetStream in a cluster wants its routes configured from the start, so
+	// the ports are chosen first; every server is given all of them.
+	var routes []string
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		routes = append(routes, l.Addr().String())
+		l.Close()
+	}
+	var out []*NATS
+	for i := 0; i < n; i++ {
+		cfg := NATSConfig{
+			Name:       "local",
+			Listen:     routes[i],
+			Routes:     routes,
+			ServerName: fmt.Sprintf("n%d", i+1),
+			StoreDir:   fmt.Sprintf("%s/n%d", dir, i+1),
+		}
+		ns, err := embedded(cfg)
+		if err != nil {
+			closeAll(out)
+			return nil, err
+		}
+		out = append(out, &NATS{Server: ns, ClusterSz: n})
+	}
+	for _, x := range out {
+		nc, err := nats.Connect("", nats.InProcessServer(x.Server), nats.MaxReconnects(-1))
+		if err == nil {
+			x.Conn = nc
+			x.JS, err = jetstream.New(nc)
+		}
+		if err != nil {
+			closeAll(out)
+			return nil, err
+		}
+	}
+	for _, x := range out {
+		for {
+			if err := jsReady(ctx, x.JS); err == nil {
+				break
+			} else if ctx.Err() != nil {
+				closeAll(out)
+				return nil, fmt.Errorf("waiting for JetStream: %w", err)
+			}
+			time.Sleep(100 * time.Millisecond) // polling the meta leader's election; no event to wait for
+		}
+	}
+	return out, nil
+}
+
+func closeAll(ns []*NATS) {
+	for _, n := range ns {
+		n.Close()
+	}
+}
+
+// jsReady asks JetStream for the account's figures, waiting at most a second:
+// before the meta leader is elected a request may go unanswered.
+func jsReady(ctx context.Context, js jetstream.JetStream) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err := js.AccountInfo(ctx)
+	return err
+}

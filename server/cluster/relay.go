@@ -1,0 +1,232 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"unsafe"
+
+	"github.com/nats-io/nats.go"
+)
+
+// The relay between edges and the core is a stream of records packed into
+// NATS messages: a record is a kind byte, the client connection's id
+// (uvarint) and, for some kinds, a length-prefixed payload. An outbox packs
+// what is queued while the previous message is being published, so a busy
+// relay sends few large messages, and a frame pushed to many clients of one
+// edge travels once, the other clients getting a reference to it.
+//
+// Edge → core, on <prefix>.in, every message starts with the edge's id:
+const (
+	recOpen  = 'O' // a client connected; payload: its address
+	recMsg   = 'M' // a client's WebSocket message
+	recGone  = 'G' // the client's connection ended
+	recAlive = 'H' // the edge is alive (connection id 0)
+)
+
+// Core → edge, on <prefix>.out.<edge>:
+const (
+	recFrame   = 'F' // a frame for the client; payload: the frame
+	recRef     = 'R' // the same frame as the n-th 'F' of this message; payload-less, n as a uvarint
+	recClose   = 'C' // close the client now
+	recFlush   = 'D' // close the client after what is queued
+	recTimeout = 'T' // the client's read timeout in ms (uvarint)
+	recAccept  = 'A' // the open was accepted
+	recRefuse  = 'X' // the open was refused; payload: why
+)
+
+// maxRelayMsg bounds one NATS message of the relay (NATS allows 1 MiB by default).
+const maxRelayMsg = 512 << 10
+
+// outbox packs records for one subject and publishes them from its own
+// goroutine, so queuing never waits for the network.
+type outbox struct {
+	nc      *nats.Conn
+	subject string
+	head    []byte // written first in every message (the edge's id)
+
+	mu     sync.Mutex
+	cur    []byte
+	sealed [][]byte
+	refs   map[frameKey]uint64 // a frame → its index among this message's frames
+	kept   [][]byte            // those frames, so their memory is not reused while refs names it
+	frames uint64
+	busy   bool
+	closed bool
+	wg     sync.WaitGroup
+}
+
+type frameKey struct {
+	p *byte
+	n int
+}
+
+func newOutbox(nc *nats.Conn, subject string, head []byte) *outbox {
+	return &outbox{nc: nc, subject: subject, head: head}
+}
+
+func (o *outbox) startLocked() {
+	if len(o.cur) == 0 {
+		o.cur = append(o.cur, o.head...)
+	}
+}
+
+// add queues one record.
+func (o *outbox) add(kind byte, conn uint64, payload []byte, withPayload bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return
+	}
+	o.startLocked()
+	if kind == recFrame && len(payload) > 0 {
+		p := frameKey{unsafe.SliceData(payload), len(payload)}
+		if i, ok := o.refs[p]; ok {
+			o.cur = append(o.cur, recRef)
+			o.cur = binary.AppendUvarint(o.cur, conn)
+			o.cur = binary.AppendUvarint(o.cur, i)
+			o.kickLocked()
+			return
+		}
+		if o.refs == nil {
+			o.refs = make(map[frameKey]uint64)
+		}
+		o.refs[p] = o.frames
+		o.kept = append(o.kept, payload)
+		o.frames++
+	}
+	o.cur = append(o.cur, kind)
+	o.cur = binary.AppendUvarint(o.cur, conn)
+	if withPayload {
+		o.cur = binary.AppendUvarint(o.cur, uint64(len(payload)))
+		o.cur = append(o.cur, payload...)
+	}
+	if len(o.cur) >= maxRelayMsg {
+		o.sealLocked()
+	}
+	o.kickLocked()
+}
+
+func (o *outbox) sealLocked() {
+	if len(o.cur) > len(o.head) {
+		o.sealed = append(o.sealed, o.cur)
+	}
+	o.cur = nil
+	clear(o.refs)
+	clear(o.kept)
+	o.kept = o.kept[:0]
+	o.frames = 0
+}
+
+func (o *outbox) kickLocked() {
+	if !o.busy {
+		o.busy = true
+		o.wg.Add(1)
+		go o.flush()
+	}
+}
+
+// flush publishes until nothing is queued; what is queued meanwhile goes
+// out in the next message.
+func (o *outbox) flush() {
+	defer o.wg.Done()
+	for {
+		o.mu.Lock()
+		o.sealLocked()
+		msgs := o.sealed
+		o.sealed = nil
+		if len(msgs) == 0 {
+			o.busy = false
+			o.mu.Unlock()
+			return
+		}
+		o.mu.Unlock()
+		for _, m := range msgs {
+			_ = o.nc.Publish(o.subject, m) // a lost connection: the peers' liveness checks take over
+		}
+	}
+}
+
+// close stops queuing and waits for what is queued to be handed to NATS.
+func (o *outbox) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	o.wg.Wait()
+}
+
+// record is one decoded record; payload aliases the message.
+type record struct {
+	kind    byte
+	conn    uint64
+	payload []byte
+	ref     uint64
+}
+
+var errShort = errors.New("relay: truncated record")
+
+func hasPayload(kind byte) bool {
+	switch kind {
+	case recOpen, recMsg, recFrame, recRefuse:
+		return true
+	}
+	return false
+}
+
+// readHead splits the edge id off an edge message.
+func readHead(b []byte) (string, []byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return "", nil, errShort
+	}
+	return string(b[k : k+int(n)]), b[k+int(n):], nil
+}
+
+func appendHead(id string) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(id)))
+	return append(b, id...)
+}
+
+// records calls fn for every record of b.
+func records(b []byte, fn func(r record)) error {
+	for len(b) > 0 {
+		var r record
+		r.kind = b[0]
+		b = b[1:]
+		var k int
+		if r.conn, k = binary.Uvarint(b); k <= 0 {
+			return errShort
+		}
+		b = b[k:]
+		switch {
+		case r.kind == recRef || r.kind == recTimeout:
+			if r.ref, k = binary.Uvarint(b); k <= 0 {
+				return errShort
+			}
+			b = b[k:]
+		case hasPayload(r.kind):
+			n, k := binary.Uvarint(b)
+			if k <= 0 || uint64(len(b)-k) < n {
+				return errShort
+			}
+			r.payload = b[k : k+int(n) : k+int(n)]
+			b = b[k+int(n):]
+		}
+		fn(r)
+	}
+	return nil
+}
+
+// addNum queues a record whose argument is a number (a reference or a timeout).
+func (o *outbox) addNum(kind byte, conn, v uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return
+	}
+	o.startLocked()
+	o.cur = append(o.cur, kind)
+	o.cur = binary.AppendUvarint(o.cur, conn)
+	o.cur = binary.AppendUvarint(o.cur, v)
+	o.kickLocked()
+}
