@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Rules shared by both implementations, so that they behave identically.
+// Rules shared by all implementations, so that they behave identically.
 
 // checkAttrName rejects an empty attribute name on writes (bbolt cannot store
 // an empty key, and an unnamed attribute is always a caller bug).

@@ -1,7 +1,8 @@
 // Package store keeps the server's durable state: user and channel
 // attributes, channel lifetimes, and the offline queue of peer messages.
 // It is the storage side of the engine boundary; Open picks bbolt under a
-// data directory, Memory keeps everything in the process.
+// data directory, Memory keeps everything in the process, NATS keeps it in
+// JetStream streams that several clustered nodes can share.
 package store
 
 import (

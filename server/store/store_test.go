@@ -13,7 +13,10 @@ import (
 	"time"
 
 	berrors "go.etcd.io/bbolt/errors"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // impls lists every Store implementation; the conformance suite runs on each.
 var impls = []struct {
@@ -33,26 +36,29 @@ var impls = []struct {
 		})
 		return s
 	}},
+	{"nats", func(tb testing.TB) Store { return newNATS(tb) }},
+}
+
+// conformance is the suite every implementation must pass.
+var conformance = []struct {
+	name string
+	fn   func(t *testing.T, s Store)
+}{
+	{"UserAttrs", testUserAttrs},
+	{"ChannelAttrs", testChannelAttrs},
+	{"EmptyNames", testEmptyNames},
+	{"ChannelExpiry", testChannelExpiry},
+	{"QueueOrder", testQueueOrder},
+	{"QueueCap", testQueueCap},
+	{"QueueTTL", testQueueTTL},
+	{"Dequeue", testDequeue},
+	{"Concurrent", testConcurrent},
 }
 
 func TestConformance(t *testing.T) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s Store)
-	}{
-		{"UserAttrs", testUserAttrs},
-		{"ChannelAttrs", testChannelAttrs},
-		{"EmptyNames", testEmptyNames},
-		{"ChannelExpiry", testChannelExpiry},
-		{"QueueOrder", testQueueOrder},
-		{"QueueCap", testQueueCap},
-		{"QueueTTL", testQueueTTL},
-		{"Dequeue", testDequeue},
-		{"Concurrent", testConcurrent},
-	}
 	for _, impl := range impls {
 		t.Run(impl.name, func(t *testing.T) {
-			for _, tc := range tests {
+			for _, tc := range conformance {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
 					tc.fn(t, impl.open(t))
@@ -254,7 +260,7 @@ func wantExpired(t *testing.T, s Store, now time.Time, want ...[2]string) {
 	if err != nil {
 		t.Fatalf("ExpireChannels(%v): %v", now, err)
 	}
-	// Both implementations return pairs sorted by app, then channel.
+	// All implementations return pairs sorted by app, then channel.
 	if !slices.Equal(got, want) {
 		t.Fatalf("ExpireChannels(%v) = %q, want %q", now, got, want)
 	}
