@@ -10,11 +10,13 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/xinling/xinling/server"
+	"github.com/xinling/xinling/server/cluster"
 	"github.com/xinling/xinling/server/gateway"
 	"github.com/xinling/xinling/server/sipgw"
 	"github.com/xinling/xinling/server/store"
@@ -62,6 +64,15 @@ func serveCmd(args []string) error {
 	sipProxy := fs.String("sip-proxy", "", "SIP proxy host:port (UDP) that phone invites are sent to; empty: phone invites fail with 700")
 	sipListen := fs.String("sip-listen", "", "local UDP host:port for SIP (default 127.0.0.1:0; a remote proxy needs an address it can reach)")
 	sipDomain := fs.String("sip-domain", "", "From domain of phone calls (default xinling.local)")
+	natsURL := fs.String("nats", "", "join an existing NATS cluster (with JetStream) at this URL and run as one node of a xinling cluster")
+	clusterName := fs.String("cluster-name", "", "run an embedded NATS server in this cluster, clustering with --cluster-routes")
+	clusterListen := fs.String("cluster-listen", "127.0.0.1:6222", "host:port the embedded NATS server's routes listen on")
+	clusterRoutes := fs.String("cluster-routes", "", "comma-separated route URLs (host:port) of the other nodes' embedded NATS servers")
+	natsListen := fs.String("nats-listen", "", "host:port the embedded NATS server also serves NATS clients on (default: a free loopback port)")
+	nodeID := fs.String("node-id", "", "this node's unique name in the cluster (default: random)")
+	replicas := fs.Int("replicas", 0, "JetStream replicas of the durable state (default: 3 with three or more embedded nodes, else 1; say 3 for a clustered --nats)")
+	nodeTimeout := fs.Duration("node-timeout", 3*time.Second, "a node silent this long is dead: its clients are detached (their sessions end after --grace unless resumed)")
+	leaseTTL := fs.Duration("lease-ttl", 3*time.Second, "a silent core is replaced after this long")
 	pprofOn := fs.Bool("pprof", false, "serve Go profiles under /debug/pprof/ (keep it off on an open network)")
 	verbose := fs.Bool("v", false, "log debug detail")
 	if err := fs.Parse(args); err != nil {
@@ -73,13 +84,45 @@ func serveCmd(args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
+	clustered := *natsURL != "" || *clusterName != ""
+	if *natsURL != "" && *clusterName != "" {
+		return errors.New("serve: --nats joins an existing NATS; --cluster-name runs an embedded one: choose one")
+	}
+	var nc *cluster.NATS
 	var st store.Store = store.Memory()
-	if *data != "" {
+	switch {
+	case clustered:
+		if *data == "" && *clusterName != "" {
+			return errors.New("serve: an embedded NATS cluster keeps JetStream's files under --data: give --data DIR")
+		}
+		var routes []string
+		if *clusterRoutes != "" {
+			routes = strings.Split(*clusterRoutes, ",")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		var err error
+		nc, err = cluster.Connect(ctx, cluster.NATSConfig{URL: *natsURL, Name: *clusterName, Listen: *clusterListen,
+			Routes: routes, ServerName: *nodeID, ClientAddr: *natsListen, StoreDir: filepath.Join(*data, "nats")})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer nc.Close()
+		if *replicas <= 0 {
+			*replicas = 1
+			if nc.ClusterSz >= 3 {
+				*replicas = 3
+			}
+		}
+		if st, err = openClusterStore(nc, *replicas, log); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case *data != "":
 		var err error
 		if st, err = store.Open(*data); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
-	} else {
+	default:
 		log.Warn("no --data: attributes and offline messages are kept in memory and lost on exit")
 	}
 	defer st.Close()
@@ -117,14 +160,29 @@ func serveCmd(args []string) error {
 	if *origins != "" {
 		allowed = strings.Split(*origins, ",")
 	}
-	node := server.New(server.Config{
+	cfg := server.Config{
 		Apps: apps, Closed: *closed, Store: st, Logger: log,
 		Grace: *grace, Heartbeat: *heartbeat, ChannelTTL: *channelTTL,
 		UserRate: *userRate, ChannelRate: *channelRate, MaxMembers: *maxMembers,
 		QueueMax: *queueMax, QueueTTL: *queueTTL,
 		InviteHold: *inviteHold, InviteExpiry: *inviteExpiry,
 		RequestRate: *requestRate, FlushDelay: *flushDelay, MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, LoginRate: *loginRate, AllowedOrigins: allowed, Pprof: *pprofOn, Gateway: gw,
-	})
+	}
+	var node node
+	if clustered {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		m, err := cluster.Start(ctx, cluster.Config{NATS: nc, Server: cfg, NodeID: *nodeID, Replicas: *replicas,
+			LeaseTTL: *leaseTTL, NodeTimeout: *nodeTimeout, Logger: log})
+		cancel()
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		log.Info("joined the cluster", "node", m.ID(), "replicas", *replicas)
+		node = m
+	} else {
+		node = server.New(cfg)
+	}
 	fmt.Printf("listening on %s://%s\n", scheme, l.Addr())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -145,4 +203,27 @@ func serveCmd(args []string) error {
 		err = <-served
 	}
 	return err
+}
+
+// node is what serve runs: a single server.Node or a cluster member.
+type node interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+// openClusterStore opens the JetStream store, waiting for a cluster whose
+// other nodes are still starting (an R3 stream needs three servers).
+func openClusterStore(nc *cluster.NATS, replicas int, log *slog.Logger) (store.Store, error) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st, err := store.NATS(nc.JS, store.NATSOptions{Replicas: replicas})
+		if err == nil {
+			return st, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("open the JetStream store (%d replicas): %w", replicas, err)
+		}
+		log.Info("waiting for the cluster's JetStream", "replicas", replicas, "err", err)
+		time.Sleep(time.Second)
+	}
 }

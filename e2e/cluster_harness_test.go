@@ -66,13 +66,10 @@ const (
 func (s *srv) startMembers() {
 	s.t.Helper()
 	ns := sharedNATS(s.t)
-	if s.st == nil {
-		st, err := store.Memory(), error(nil) // TEMP until store.NATS lands
-		if err != nil {
-			s.t.Fatalf("store: %v", err)
+	if s.stores == nil {
+		for _, n := range ns {
+			s.stores = append(s.stores, clusterStore(s.t, n, s.prefix))
 		}
-		s.st = st
-		s.t.Cleanup(func() { _ = st.Close() }) // after the members stop
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -83,7 +80,7 @@ func (s *srv) startMembers() {
 	s.members = nil
 	for i := 0; i < s.size; i++ {
 		cfg := s.cfg
-		cfg.Store = s.st
+		cfg.Store = s.stores[i%len(ns)]
 		nc := ns[i%len(ns)]
 		mb, err := cluster.Start(ctx, cluster.Config{
 			NATS: nc, Server: cfg, Prefix: s.prefix, Replicas: 3,
@@ -156,4 +153,16 @@ func (s *srv) stopMembers() {
 		}
 		m.done = nil
 	}
+}
+
+// clusterStore is the members' shared durable state in JetStream, closed
+// after the members stop (cleanups run last first).
+func clusterStore(t testing.TB, n *cluster.NATS, prefix string) store.Store {
+	t.Helper()
+	st, err := store.NATS(n.JS, store.NATSOptions{Replicas: 3, Prefix: "S" + prefix})
+	if err != nil {
+		t.Fatalf("store: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }

@@ -56,7 +56,8 @@ type srv struct {
 	size    int // cluster members; 0: one plain node
 	prefix  string
 	members []*member
-	next    atomic.Int64 // the member the next user connects to
+	stores  []store.Store // one per NATS server, sharing their JetStream state
+	next    atomic.Int64  // the member the next user connects to
 }
 
 func startServer(t testing.TB, cfg server.Config) *srv {
@@ -213,7 +214,13 @@ func (r *rec) add(name string, args ...any) {
 // everything up to it, or fails the test after the deadline.
 func (r *rec) wait(t testing.TB, prefix string) ev {
 	t.Helper()
-	deadline := time.After(waitFor)
+	return r.waitWithin(t, prefix, waitFor)
+}
+
+// waitWithin is wait with its own deadline.
+func (r *rec) waitWithin(t testing.TB, prefix string, d time.Duration) ev {
+	t.Helper()
+	deadline := time.After(d)
 	for {
 		r.mu.Lock()
 		for i := r.next; i < len(r.events); i++ {
@@ -228,7 +235,7 @@ func (r *rec) wait(t testing.TB, prefix string) ev {
 		select {
 		case <-r.change:
 		case <-deadline:
-			t.Fatalf("no %s within %v; events: %v", prefix, waitFor, r.all())
+			t.Fatalf("no %s within %v; events: %v", prefix, d, r.all())
 			return ""
 		}
 	}

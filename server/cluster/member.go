@@ -92,24 +92,20 @@ func (m *Member) subject(parts ...string) string {
 // Start joins the cluster: it starts the edge and campaigns for the core role.
 func Start(ctx context.Context, cfg Config) (*Member, error) {
 	cfg.defaults()
+	if !subjectToken(cfg.NodeID) {
+		return nil, fmt.Errorf("cluster: node id %q: use letters, digits, '-' and '_' only", cfg.NodeID)
+	}
 	m := &Member{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), nc: cfg.NATS.Conn, stop: make(chan struct{})}
 	var err error
-	for {
-		m.kv, err = cfg.NATS.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:   cfg.Prefix + "_lease",
-			TTL:      cfg.LeaseTTL,
-			History:  1,
-			Storage:  jetstream.MemoryStorage,
-			Replicas: cfg.Replicas,
-		})
-		if err == nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("cluster: lease bucket: %w", err)
-		case <-time.After(250 * time.Millisecond): // a cluster still gathering its peers
-		}
+	m.kv, err = ensureKV(ctx, cfg.NATS.JS, jetstream.KeyValueConfig{
+		Bucket:   cfg.Prefix + "_lease",
+		TTL:      cfg.LeaseTTL,
+		History:  1,
+		Storage:  jetstream.MemoryStorage,
+		Replicas: cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: lease bucket: %w", err)
 	}
 	if m.edge, err = newEdgeSide(m); err != nil {
 		return nil, err
@@ -281,4 +277,26 @@ func (m *Member) Following() string {
 	m.edge.mu.Lock()
 	defer m.edge.mu.Unlock()
 	return m.edge.coreID
+}
+
+// ensureKV binds to the bucket, creating it when absent; attempts are short
+// because JetStream leaves all but one of several concurrent creations
+// unanswered (the members start together).
+func ensureKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		kv, err := js.KeyValue(actx, cfg.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			kv, err = js.CreateKeyValue(actx, cfg)
+		}
+		cancel()
+		if err == nil {
+			return kv, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(100 * time.Millisecond): // a cluster still gathering its peers
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,11 @@ func Connect(ctx context.Context, cfg NATSConfig) (*NATS, error) {
 	}
 	for {
 		err := jsReady(ctx, out.JS)
+		if err == nil && out.Server != nil && out.Server.JetStreamIsClustered() && !out.Server.JetStreamIsCurrent() {
+			// Requests made before the meta leader is known go unanswered
+			// until they time out; wait for it instead.
+			err = errors.New("no JetStream meta leader yet")
+		}
 		if err == nil {
 			return out, nil
 		}
@@ -138,9 +144,15 @@ func embedded(cfg NATSConfig) (*natsserver.Server, error) {
 		}
 		opts.Routes = append(opts.Routes, u)
 	}
+	if os.Getenv("XINLING_NATS_LOG") != "" {
+		opts.NoLog = false // the embedded server's own log on stderr, for debugging a cluster
+	}
 	ns, err := natsserver.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS: %w", err)
+	}
+	if !opts.NoLog {
+		ns.ConfigureLogger()
 	}
 	ns.Start()
 	if !ns.ReadyForConnections(10 * time.Second) {
