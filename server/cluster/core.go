@@ -28,6 +28,7 @@ type coreTerm struct {
 // edgeState is what the core knows of one edge.
 type edgeState struct {
 	out      *outbox
+	parts    joiner // used by the subscription's goroutine only
 	lastSeen time.Time
 }
 
@@ -93,7 +94,7 @@ func (t *coreTerm) edge(id string) *edgeState {
 	defer t.mu.Unlock()
 	e := t.edges[id]
 	if e == nil {
-		e = &edgeState{out: newOutbox(t.m.nc, t.m.subject("out", id), nil)}
+		e = &edgeState{out: newOutbox(t.m.nc, t.m.subject("out", id), nil), parts: joiner{}}
 		t.edges[id] = e
 	}
 	e.lastSeen = time.Now()
@@ -110,6 +111,9 @@ func (t *coreTerm) onEdge(msg *nats.Msg) {
 	}
 	e := t.edge(id)
 	err = records(body, func(r record) {
+		if !e.parts.join(&r) {
+			return
+		}
 		lid := server.LinkID{Edge: id, Conn: r.conn}
 		switch r.kind {
 		case recOpen:

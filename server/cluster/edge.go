@@ -27,6 +27,7 @@ type edgeSide struct {
 	term     uint64
 	lastBeat time.Time
 	pending  map[uint64]chan error // opens waiting for the core's answer
+	parts    joiner                // used by the subscription's goroutine only
 }
 
 // openTimeout bounds how long a new client waits for the core to accept it.
@@ -35,7 +36,7 @@ const openTimeout = 5 * time.Second
 var errNoCore = errors.New("no core node reachable right now; try again")
 
 func newEdgeSide(m *Member) (*edgeSide, error) {
-	e := &edgeSide{m: m, stop: make(chan struct{}), pending: make(map[uint64]chan error)}
+	e := &edgeSide{m: m, stop: make(chan struct{}), pending: make(map[uint64]chan error), parts: joiner{}}
 	e.out = newOutbox(m.nc, m.subject("in"), appendHead(m.cfg.NodeID))
 	cfg := m.serverConfig()
 	cfg.Upstream = e
@@ -123,6 +124,9 @@ func (e *edgeSide) onBeat(msg *nats.Msg) {
 func (e *edgeSide) onCore(msg *nats.Msg) {
 	var frames [][]byte
 	err := records(msg.Data, func(r record) {
+		if !e.parts.join(&r) {
+			return
+		}
 		switch r.kind {
 		case recFrame:
 			frames = append(frames, r.payload)

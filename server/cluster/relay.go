@@ -35,8 +35,16 @@ const (
 	recRefuse  = 'X' // the open was refused; payload: why
 )
 
-// maxRelayMsg bounds one NATS message of the relay (NATS allows 1 MiB by default).
-const maxRelayMsg = 512 << 10
+// maxRelayMsg bounds one NATS message of the relay (NATS allows 1 MiB by
+// default); a payload over maxPart travels as parts.
+const (
+	maxRelayMsg = 512 << 10
+	maxPart     = 256 << 10
+)
+
+// recPart is the leading part of a payload too large for one record; the
+// parts of one connection are joined to the payload of its next record.
+const recPart = 'P'
 
 // outbox packs records for one subject and publishes them from its own
 // goroutine, so queuing never waits for the network.
@@ -45,15 +53,16 @@ type outbox struct {
 	subject string
 	head    []byte // written first in every message (the edge's id)
 
-	mu     sync.Mutex
-	cur    []byte
-	sealed [][]byte
-	refs   map[frameKey]uint64 // a frame → its index among this message's frames
-	kept   [][]byte            // those frames, so their memory is not reused while refs names it
-	frames uint64
-	busy   bool
-	closed bool
-	wg     sync.WaitGroup
+	mu       sync.Mutex
+	cur      []byte
+	sealed   [][]byte
+	lastPart bool                // the last record appended was a part
+	refs     map[frameKey]uint64 // a frame → its index among this message's frames
+	kept     [][]byte            // those frames, so their memory is not reused while refs names it
+	frames   uint64
+	busy     bool
+	closed   bool
+	wg       sync.WaitGroup
 }
 
 type frameKey struct {
@@ -79,7 +88,7 @@ func (o *outbox) add(kind byte, conn uint64, payload []byte, withPayload bool) {
 		return
 	}
 	o.startLocked()
-	if kind == recFrame && len(payload) > 0 {
+	if kind == recFrame {
 		p := frameKey{unsafe.SliceData(payload), len(payload)}
 		if i, ok := o.refs[p]; ok {
 			o.cur = append(o.cur, recRef)
@@ -88,13 +97,33 @@ func (o *outbox) add(kind byte, conn uint64, payload []byte, withPayload bool) {
 			o.kickLocked()
 			return
 		}
-		if o.refs == nil {
-			o.refs = make(map[frameKey]uint64)
-		}
-		o.refs[p] = o.frames
-		o.kept = append(o.kept, payload)
-		o.frames++
 	}
+	// A payload larger than a part goes as parts and a last record of its
+	// kind, which the receiver joins: no NATS message exceeds its limit.
+	for len(payload) > maxPart {
+		o.appendLocked(recPart, conn, payload[:maxPart], true)
+		payload = payload[maxPart:]
+	}
+	if kind == recFrame {
+		if len(payload) > 0 && !o.partedLocked() {
+			if o.refs == nil {
+				o.refs = make(map[frameKey]uint64)
+			}
+			o.refs[frameKey{unsafe.SliceData(payload), len(payload)}] = o.frames
+			o.kept = append(o.kept, payload)
+		}
+		o.frames++ // every 'F' has an index, as the receiver counts them
+	}
+	o.appendLocked(kind, conn, payload, withPayload)
+	o.kickLocked()
+}
+
+// partedLocked reports whether the record about to be appended ends a
+// payload sent in parts (its own bytes are only the tail: not shareable).
+func (o *outbox) partedLocked() bool { return o.lastPart }
+
+func (o *outbox) appendLocked(kind byte, conn uint64, payload []byte, withPayload bool) {
+	o.lastPart = kind == recPart
 	o.cur = append(o.cur, kind)
 	o.cur = binary.AppendUvarint(o.cur, conn)
 	if withPayload {
@@ -103,8 +132,8 @@ func (o *outbox) add(kind byte, conn uint64, payload []byte, withPayload bool) {
 	}
 	if len(o.cur) >= maxRelayMsg {
 		o.sealLocked()
+		o.startLocked()
 	}
-	o.kickLocked()
 }
 
 func (o *outbox) sealLocked() {
@@ -167,7 +196,7 @@ var errShort = errors.New("relay: truncated record")
 
 func hasPayload(kind byte) bool {
 	switch kind {
-	case recOpen, recMsg, recFrame, recRefuse:
+	case recOpen, recMsg, recFrame, recRefuse, recPart:
 		return true
 	}
 	return false
@@ -229,4 +258,21 @@ func (o *outbox) addNum(kind byte, conn, v uint64) {
 	o.cur = binary.AppendUvarint(o.cur, conn)
 	o.cur = binary.AppendUvarint(o.cur, v)
 	o.kickLocked()
+}
+
+// joiner holds the parts of large payloads per connection until the record
+// they lead arrives.
+type joiner map[uint64][]byte
+
+// join completes r with the parts before it; false for a part, which it keeps.
+func (j joiner) join(r *record) bool {
+	if r.kind == recPart {
+		j[r.conn] = append(j[r.conn], r.payload...)
+		return false
+	}
+	if p, ok := j[r.conn]; ok {
+		delete(j, r.conn)
+		r.payload = append(p, r.payload...)
+	}
+	return true
 }
