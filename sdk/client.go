@@ -40,7 +40,7 @@ type config struct {
 }
 
 func defaultConfig() config {
-	servers := splitServers(os.Getenv("XINLING_SERVER"))
+	servers := SplitServers(os.Getenv("XINLING_SERVER"))
 	if len(servers) == 0 {
 		servers = []string{DefaultServer}
 	}
@@ -76,9 +76,9 @@ func WithServers(urls ...string) Option {
 	return func(c *config) { c.servers = slices.Clone(urls) }
 }
 
-// splitServers splits a comma-separated list of URLs, dropping empty
-// entries.
-func splitServers(s string) []string {
+// SplitServers splits a comma-separated list of server URLs (as
+// $XINLING_SERVER may hold), trimming spaces and dropping empty entries.
+func SplitServers(s string) []string {
 	var out []string
 	for _, u := range strings.Split(s, ",") {
 		if u = strings.TrimSpace(u); u != "" {

@@ -355,3 +355,13 @@ func TestServerList(t *testing.T) {
 		t.Fatalf("bad URL in the environment: %v", f.urlErr)
 	}
 }
+
+func TestSplitServers(t *testing.T) {
+	got := SplitServers(" ws://a:1 ,,ws://b:2,  ")
+	if len(got) != 2 || got[0] != "ws://a:1" || got[1] != "ws://b:2" {
+		t.Fatalf("SplitServers = %q", got)
+	}
+	if got := SplitServers(""); len(got) != 0 {
+		t.Fatalf("SplitServers(\"\") = %q", got)
+	}
+}

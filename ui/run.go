@@ -97,7 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs := flag.NewFlagSet("xinling", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", DefaultConfigPath(), "config file (JSON)")
-	fs.StringVar(&f.server, "server", "", "server URL (default $XINLING_SERVER, else "+sdk.DefaultServer+")")
+	fs.StringVar(&f.server, "server", "", "server URL, or a comma-separated list of a cluster's nodes (default $XINLING_SERVER, else "+sdk.DefaultServer+")")
 	fs.StringVar(&f.app, "app", "", "app ID (default xinling)")
 	fs.StringVar(&f.account, "account", "", "your account; without one a login form opens")
 	fs.StringVar(&f.token, "token", "", "SignalingToken (default _no_need_token)")
@@ -277,7 +277,8 @@ func Main(args []string) error {
 	}
 
 	q := NewQueue(4096)
-	client := sdk.NewInstance(app, sdk.WithServer(srv))
+	// A comma-separated list names the nodes of a cluster: the SDK fails over between them.
+	client := sdk.NewInstance(app, sdk.WithServers(sdk.SplitServers(srv)...))
 	client.CallbackSet(&Bridge{Q: q})
 	defer client.Destroy()
 
