@@ -172,7 +172,7 @@ func serveCmd(args []string) error {
 	if clustered {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		m, err := cluster.Start(ctx, cluster.Config{NATS: nc, Server: cfg, NodeID: *nodeID, Replicas: *replicas,
-			LeaseTTL: *leaseTTL, NodeTimeout: *nodeTimeout, Logger: log})
+			LeaseTTL: *leaseTTL, NodeTimeout: *nodeTimeout, Streams: store.NATSStreams(""), Logger: log})
 		cancel()
 		if err != nil {
 			l.Close()

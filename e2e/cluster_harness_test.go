@@ -84,7 +84,7 @@ func (s *srv) startMembers() {
 		nc := ns[i%len(ns)]
 		mb, err := cluster.Start(ctx, cluster.Config{
 			NATS: nc, Server: cfg, Prefix: s.prefix, Replicas: 3,
-			LeaseTTL: testLease, NodeTimeout: testNodeTimeout,
+			LeaseTTL: testLease, NodeTimeout: testNodeTimeout, Streams: store.NATSStreams("S" + s.prefix),
 		})
 		if err != nil {
 			s.t.Fatalf("member %d: %v", i, err)

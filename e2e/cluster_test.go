@@ -11,6 +11,7 @@ import (
 	"github.com/xinling/xinling/sdk"
 	"github.com/xinling/xinling/server"
 	"github.com/xinling/xinling/server/cluster"
+	"github.com/xinling/xinling/server/store"
 )
 
 // faultCluster is three members, each on its own embedded NATS server (a
@@ -43,7 +44,7 @@ func startFaultCluster(t *testing.T, cfg server.Config) *faultCluster {
 		c := cfg
 		c.Store = clusterStore(t, ns[i], "fault") // each node reaches JetStream through its own NATS server
 		m, err := cluster.Start(ctx, cluster.Config{NATS: ns[i], Server: c, NodeID: fmt.Sprintf("node%d", i+1),
-			Replicas: 3, LeaseTTL: testLease, NodeTimeout: testNodeTimeout})
+			Replicas: 3, LeaseTTL: testLease, NodeTimeout: testNodeTimeout, Streams: store.NATSStreams("Sfault")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,6 +147,36 @@ func (fc *faultCluster) edges() (int, int) {
 // for a stream whose leader's server died (its Raft election timeouts are
 // 4–9 s).
 const jetStreamFailover = 20 * time.Second
+
+// The streams the core writes have their leaders on the core's NATS server,
+// so an edge's death never waits for a JetStream election.
+func TestClusterStreamLeadersFollowTheCore(t *testing.T) {
+	fc := startFaultCluster(t, server.Config{})
+	core := fc.core()
+	want := fc.nats[core].Server.Name()
+	js := fc.nats[(core+1)%3].JS
+	for _, name := range append([]string{"KV_xl_lease"}, store.NATSStreams("Sfault")...) {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			st, err := js.Stream(ctx, name)
+			leader := ""
+			if err == nil {
+				if info, err := st.Info(ctx); err == nil && info.Cluster != nil {
+					leader = info.Cluster.Leader
+				}
+			}
+			cancel()
+			if leader == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("stream %s led by %q, want the core's server %q", name, leader, want)
+			}
+			time.Sleep(50 * time.Millisecond) // polling JetStream's view; deadline above
+		}
+	}
+}
 
 func TestClusterKickAcrossNodes(t *testing.T) {
 	fc := startFaultCluster(t, server.Config{})

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -13,13 +15,15 @@ import (
 // coreTerm is this member's time as the core: a fresh node (sessions start
 // empty; durable state comes from the shared store) and the relay to edges.
 type coreTerm struct {
-	m    *Member
-	node *server.Node
-	rev  uint64 // the lease revision it holds (refreshed)
-	term uint64 // the revision it was won with
-	sub  *nats.Subscription
-	stop chan struct{}
-	wg   sync.WaitGroup
+	m       *Member
+	node    *server.Node
+	rev     uint64    // the lease revision it holds (refreshed)
+	renewed time.Time // when it was last refreshed
+	term    uint64    // the revision it was won with
+	sub     *nats.Subscription
+	ready   atomic.Bool // serving: the stream leaders are gathered and the edges told
+	stop    chan struct{}
+	wg      sync.WaitGroup
 
 	mu    sync.Mutex
 	edges map[string]*edgeState
@@ -33,7 +37,7 @@ type edgeState struct {
 }
 
 func (m *Member) becomeCoreLocked(rev uint64) {
-	t := &coreTerm{m: m, rev: rev, term: rev, stop: make(chan struct{}), edges: make(map[string]*edgeState)}
+	t := &coreTerm{m: m, rev: rev, term: rev, renewed: time.Now(), stop: make(chan struct{}), edges: make(map[string]*edgeState)}
 	t.node = server.New(m.serverConfig())
 	sub, err := m.nc.Subscribe(m.subject("in"), t.onEdge)
 	if err == nil {
@@ -48,7 +52,45 @@ func (m *Member) becomeCoreLocked(rev uint64) {
 	m.core.Store(t)
 	m.log.Info("this node is now the core", "term", rev)
 	t.wg.Add(1)
-	go t.beat()
+	go func() {
+		// The edges hear of the new core only once the streams it writes
+		// are led from its server: its first writes do not wait on moves.
+		t.gatherLeaders()
+		t.ready.Store(true)
+		t.beat()
+	}()
+}
+
+// gatherLeaders asks JetStream to move the leaders of the lease's and the
+// store's streams to the NATS server this node is connected to. Then only
+// the death of the core's own server makes JetStream elect new leaders;
+// without it, an edge dying with a leader on its server would stall the
+// core's writes and lease renewals for JetStream's election (4–9 s).
+func (t *coreTerm) gatherLeaders() {
+	m := t.m
+	here := m.nc.ConnectedServerName()
+	if here == "" {
+		return
+	}
+	req, _ := json.Marshal(map[string]any{"placement": map[string]string{"preferred": here}})
+	for _, st := range append([]string{"KV_" + m.cfg.Prefix + "_lease"}, m.cfg.Streams...) {
+		select {
+		case <-t.stop:
+			return
+		default:
+		}
+		msg, err := m.nc.Request("$JS.API.STREAM.LEADER.STEPDOWN."+st, req, 2*time.Second)
+		if err != nil {
+			m.log.Debug("move stream leader", "stream", st, "err", err)
+			continue
+		}
+		var res struct {
+			Error *struct{ Description string } `json:"error"`
+		}
+		if json.Unmarshal(msg.Data, &res) == nil && res.Error != nil {
+			m.log.Debug("move stream leader", "stream", st, "err", res.Error.Description) // e.g. already the leader
+		}
+	}
 }
 
 // beat announces the core to the edges and drops edges gone silent.

@@ -36,7 +36,11 @@ type Config struct {
 	// others treat it as dead (default 3 s). A dead edge's clients are then
 	// detached, and their sessions end after Server.Grace unless resumed.
 	NodeTimeout time.Duration
-	Logger      *slog.Logger
+	// Streams are JetStream streams the core writes (the store's): their
+	// leaders are moved to the core's NATS server, so a dying edge never
+	// stalls a durable write while JetStream elects a new leader.
+	Streams []string
+	Logger  *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -119,7 +123,10 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 func (m *Member) ID() string { return m.cfg.NodeID }
 
 // IsCore reports whether this member runs the sessions now.
-func (m *Member) IsCore() bool { return m.core.Load() != nil }
+func (m *Member) IsCore() bool {
+	t := m.core.Load()
+	return t != nil && t.ready.Load()
+}
 
 // CoreNode is the node running the sessions when this member is the core, else nil.
 func (m *Member) CoreNode() *server.Node {
@@ -135,7 +142,7 @@ func (m *Member) EdgeNode() *server.Node { return m.edge.node }
 // ServeHTTP hands a request to the core node when this member is the core,
 // else to the edge node that relays to it.
 func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if t := m.core.Load(); t != nil {
+	if t := m.core.Load(); t != nil && t.ready.Load() {
 		t.node.ServeHTTP(w, r)
 		return
 	}
@@ -184,12 +191,22 @@ func (m *Member) tryLease(timeout time.Duration) {
 	}
 	if t := m.core.Load(); t != nil {
 		rev, err := m.kv.Update(ctx, leaseKey, []byte(m.cfg.NodeID), t.rev)
-		if err != nil {
-			m.log.Warn("lost the core lease; stepping down", "err", err)
+		switch {
+		case err == nil:
+			t.rev, t.renewed = rev, time.Now()
+		case errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists):
+			m.log.Warn("another node holds the core lease; stepping down", "err", err)
 			m.stepDownLocked()
-			return
+		case time.Since(t.renewed) >= m.cfg.LeaseTTL:
+			// The lease may have expired for the others: someone else may be
+			// the core by now.
+			m.log.Warn("could not renew the core lease in time; stepping down", "err", err)
+			m.stepDownLocked()
+		default:
+			// JetStream is busy (electing the lease stream's leader after a
+			// server died, say): nobody else can take the lease meanwhile.
+			m.log.Info("renewing the core lease", "err", err)
 		}
-		t.rev = rev
 		return
 	}
 	rev, err := m.kv.Create(ctx, leaseKey, []byte(m.cfg.NodeID))

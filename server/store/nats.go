@@ -746,3 +746,16 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 		}
 	}
 }
+
+// NATSStreams names the streams a NATS store with this prefix keeps (a
+// cluster asks for their leaders to sit with the node that writes them).
+func NATSStreams(prefix string) []string {
+	if prefix == "" {
+		prefix = "XL"
+	}
+	var out []string
+	for _, k := range []string{kindUAttr, kindCAttr, kindCExp, kindQueue} {
+		out = append(out, prefix+"_"+strings.ToUpper(k))
+	}
+	return out
+}
