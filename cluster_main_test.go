@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
 	"github.com/xinling/xinling/sdk"
 )
 
@@ -166,4 +168,37 @@ func TestServeClusterPausedCoreRejoins(t *testing.T) {
 	bob, _ := connectCluster(t, procs, core, "bob") // through the rejoined node
 	bob.MessageInstantSend("alice", 0, "via the rejoined node", "r1")
 	aev.waitFor(t, "message through the rejoined node", func() bool { return aev.received["via the rejoined node"] == 1 })
+}
+
+// TestServeJoinsExistingNATS: two nodes joined to an existing NATS with
+// JetStream (--nats URL) are one system: a kick and a peer message cross
+// from one to the other.
+func TestServeJoinsExistingNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server and two processes")
+	}
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	var procs []*serveProc
+	for i := range 2 {
+		procs = append(procs, startServe(t, "--listen", "127.0.0.1:0", "--nats", ns.ClientURL(),
+			"--node-id", fmt.Sprintf("n%d", i+1), "--lease-ttl", "1s", "--node-timeout", "1s"))
+	}
+	core := waitCore(t, procs, -1)
+	edge := 1 - core
+	alice, aev := connect(t, procs[edge].addr, "alice")
+	_, bev := connect(t, procs[core].addr, "bob")
+	_, bev2 := connect(t, procs[edge].addr, "bob") // bob again, on the other node
+	bev.waitFor(t, "kicked across nodes", func() bool { return bev.has("logout 103") })
+	alice.MessageInstantSend("bob", 0, "across nodes", "x1")
+	aev.waitFor(t, "sent", func() bool { return aev.sent["x1"] })
+	bev2.waitFor(t, "received", func() bool { return bev2.received["across nodes"] == 1 })
 }
