@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"runtime/debug"
 	"sync"
@@ -281,6 +282,10 @@ func (c *Conn) readLoop() {
 			if d := c.readTimeout.Load(); d > 0 {
 				_ = c.ws.SetReadDeadline(time.Now().Add(time.Duration(d)))
 			}
+			// Reading no faster than the request rate pushes back on a
+			// flooding client over TCP, as handling inline does on a core;
+			// nothing piles up in the relay.
+			_ = c.requests.Wait(context.Background())
 			up.Message(uint64(c.fd), msg)
 			continue
 		}

@@ -137,7 +137,13 @@ func (n *Node) OpenLink(id LinkID, addr string, l Link) error {
 	c := newConn(n, nil, int(n.fds.Add(1)), addr)
 	c.link, c.lid, c.in = l, id, newInbox()
 	if old, ok := n.links.Swap(id, c); ok {
-		old.(*Conn).close() // an id reused by a restarted edge
+		// An id reused: the old client is gone. Its end must not reach the
+		// edge, where the id now names the new one.
+		o := old.(*Conn)
+		o.mu.Lock()
+		o.closed = true
+		o.mu.Unlock()
+		o.in.close()
 	}
 	n.conns.Store(c, struct{}{})
 	go func() {

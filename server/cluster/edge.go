@@ -37,13 +37,13 @@ var errNoCore = errors.New("no core node reachable right now; try again")
 
 func newEdgeSide(m *Member) (*edgeSide, error) {
 	e := &edgeSide{m: m, stop: make(chan struct{}), pending: make(map[uint64]chan error), parts: joiner{}}
-	e.out = newOutbox(m.nc, m.subject("in"), appendHead(m.cfg.NodeID))
+	e.out = newOutbox(m.nc, m.subject("in"), appendHead(m.relayID))
 	cfg := m.serverConfig()
 	cfg.Upstream = e
 	e.node = server.New(cfg)
 	for subj, fn := range map[string]nats.MsgHandler{
-		m.subject("out", m.cfg.NodeID): e.onCore,
-		m.subject("core"):              e.onBeat,
+		m.subject("out", m.relayID): e.onCore,
+		m.subject("core"):           e.onBeat,
 	} {
 		sub, err := m.nc.Subscribe(subj, fn)
 		if err == nil {

@@ -74,6 +74,10 @@ type Member struct {
 	nc   *nats.Conn
 	kv   jetstream.KeyValue
 	edge *edgeSide
+	// relayID names this process's edge to the core: the node id and a
+	// random incarnation, so a restarted node's connection ids never meet
+	// those of its previous life still known to the core.
+	relayID string
 
 	core atomic.Pointer[coreTerm]
 
@@ -99,7 +103,10 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 	if !subjectToken(cfg.NodeID) {
 		return nil, fmt.Errorf("cluster: node id %q: use letters, digits, '-' and '_' only", cfg.NodeID)
 	}
-	m := &Member{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), nc: cfg.NATS.Conn, stop: make(chan struct{})}
+	var inc [3]byte
+	_, _ = rand.Read(inc[:])
+	m := &Member{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), nc: cfg.NATS.Conn, stop: make(chan struct{}),
+		relayID: cfg.NodeID + "-" + hex.EncodeToString(inc[:])}
 	var err error
 	m.kv, err = ensureKV(ctx, cfg.NATS.JS, jetstream.KeyValueConfig{
 		Bucket:   cfg.Prefix + "_lease",
