@@ -202,3 +202,31 @@ func TestServeJoinsExistingNATS(t *testing.T) {
 	aev.waitFor(t, "sent", func() bool { return aev.sent["x1"] })
 	bev2.waitFor(t, "received", func() bool { return bev2.received["across nodes"] == 1 })
 }
+
+// TestServeClusterSIGKILLEdgePresenceEnds: an edge process is killed and
+// its client does not come back: the account is announced logged out, and
+// reported offline, on the other nodes once the edge is found dead
+// (--node-timeout) and the session's grace (--grace) has run out.
+func TestServeClusterSIGKILLEdgePresenceEnds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three clustered processes")
+	}
+	procs := startServeCluster(t, "--grace", "1s")
+	core := waitCore(t, procs, -1)
+	edge, other := (core+1)%3, (core+2)%3
+	watcher, wev := connect(t, procs[other].addr, "watcher")
+	watcher.ChannelJoin("__agora_user_online")
+	wev.waitFor(t, "watching", func() bool { return wev.has("joined __agora_user_online") })
+	connect(t, procs[edge].addr, "alice") // one URL only: it cannot fail over
+	wev.waitFor(t, "alice's login announced", func() bool { return wev.hasPrefix("channel __agora_user_online", `"account":"alice"`, `"type":"login"`) })
+	start := time.Now()
+	if err := procs[edge].stop(syscall.SIGKILL); err == nil {
+		t.Fatal("SIGKILL did not kill")
+	}
+	wev.waitFor(t, "alice's logout announced", func() bool { return wev.hasPrefix("channel __agora_user_online", `"account":"alice"`, `"type":"logout"`) })
+	took := time.Since(start)
+	if took > 5*time.Second { // node timeout 1 s + grace 1 s, and slack for a loaded machine
+		t.Fatalf("alice's presence ended %v after the kill", took)
+	}
+	t.Logf("presence ended %v after SIGKILL (node timeout 1 s + grace 1 s)", took)
+}

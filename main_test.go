@@ -145,6 +145,9 @@ func (e *events) OnMessageInstantReceive(from string, _ uint32, msg string) {
 	e.received[msg]++
 	e.mu.Unlock()
 }
+func (e *events) OnMessageChannelReceive(ch, from string, _ uint32, msg string) {
+	e.add("channel " + ch + " " + msg)
+}
 func (e *events) OnMessageSendSuccess(id string) {
 	e.mu.Lock()
 	e.sent[id] = true
@@ -294,4 +297,21 @@ func TestServeRejectsBadFlags(t *testing.T) {
 			t.Errorf("xinling %v failed silently", args)
 		}
 	}
+}
+
+// hasPrefix reports whether an event starts with prefix and contains every part.
+func (e *events) hasPrefix(prefix string, parts ...string) bool {
+next:
+	for _, g := range e.got {
+		if !strings.HasPrefix(g, prefix) {
+			continue
+		}
+		for _, p := range parts {
+			if !strings.Contains(g, p) {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
 }
