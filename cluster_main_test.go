@@ -117,24 +117,7 @@ func TestServeClusterSIGKILLCore(t *testing.T) {
 		}
 	}
 	newCore := waitCore(t, procs, core)
-	aev.waitFor(t, "every send settled", func() bool { return len(aev.sent)+len(aev.failed) == n })
-	bev.waitFor(t, "every acknowledged message delivered", func() bool {
-		for id := range aev.sent {
-			var i int
-			fmt.Sscanf(id, "id%d", &i)
-			if bev.received[fmt.Sprint("msg ", i)] == 0 {
-				return false
-			}
-		}
-		return true
-	})
-	bev.mu.Lock()
-	defer bev.mu.Unlock()
-	for msg, times := range bev.received {
-		if times != 1 {
-			t.Errorf("%q delivered %d times", msg, times)
-		}
-	}
+	checkDeliveredOnce(t, aev, bev, n)
 	t.Logf("core node%d killed, node%d took over: %d sent, %d failed, %d delivered", core+1, newCore+1, len(aev.sent), len(aev.failed), len(bev.received))
 }
 

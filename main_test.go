@@ -244,24 +244,7 @@ func TestServeSIGKILLLosesNoAcknowledgedMessage(t *testing.T) {
 			startServe(t, "--listen", s.addr, "--data", data, "--user-rate", "100000")
 		}
 	}
-	aev.waitFor(t, "every send settled", func() bool { return len(aev.sent)+len(aev.failed) == n })
-	bev.waitFor(t, "every acknowledged message delivered", func() bool {
-		for id := range aev.sent {
-			var i int
-			fmt.Sscanf(id, "id%d", &i)
-			if bev.received[fmt.Sprint("msg ", i)] == 0 {
-				return false
-			}
-		}
-		return true
-	})
-	bev.mu.Lock()
-	defer bev.mu.Unlock()
-	for msg, times := range bev.received {
-		if times != 1 {
-			t.Errorf("%q delivered %d times", msg, times)
-		}
-	}
+	checkDeliveredOnce(t, aev, bev, n)
 	t.Logf("%d sent, %d failed, %d delivered", len(aev.sent), len(aev.failed), len(bev.received))
 }
 
@@ -314,4 +297,35 @@ next:
 		return true
 	}
 	return false
+}
+
+// checkDeliveredOnce waits until all n sends of "msg i" (ids "id i") have
+// settled and every acknowledged one has reached the recipient, then fails
+// for any message delivered more than once.
+func checkDeliveredOnce(t *testing.T, sender, recipient *events, n int) {
+	t.Helper()
+	sender.waitFor(t, "every send settled", func() bool { return len(sender.sent)+len(sender.failed) == n })
+	sender.mu.Lock()
+	sent := make([]string, 0, len(sender.sent))
+	for id := range sender.sent {
+		sent = append(sent, id)
+	}
+	sender.mu.Unlock()
+	recipient.waitFor(t, "every acknowledged message delivered", func() bool {
+		for _, id := range sent {
+			var i int
+			fmt.Sscanf(id, "id%d", &i)
+			if recipient.received[fmt.Sprint("msg ", i)] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	recipient.mu.Lock()
+	defer recipient.mu.Unlock()
+	for msg, times := range recipient.received {
+		if times != 1 {
+			t.Errorf("%q delivered %d times", msg, times)
+		}
+	}
 }
