@@ -67,7 +67,8 @@ func serveCmd(args []string) error {
 	natsURL := fs.String("nats", "", "join an existing NATS cluster (with JetStream) at this URL and run as one node of a xinling cluster")
 	clusterName := fs.String("cluster-name", "", "run an embedded NATS server in this cluster, clustering with --cluster-routes")
 	clusterListen := fs.String("cluster-listen", "127.0.0.1:6222", "host:port the embedded NATS server's routes listen on")
-	clusterRoutes := fs.String("cluster-routes", "", "comma-separated route URLs (host:port) of the other nodes' embedded NATS servers")
+	clusterRoutes := fs.String("cluster-routes", "", "comma-separated route URLs (host:port) of the nodes' embedded NATS servers (this node's own may be listed too)")
+	clusterSecret := fs.String("cluster-secret", os.Getenv("XINLING_CLUSTER_SECRET"), "shared secret every node's routes and NATS clients must present (default $XINLING_CLUSTER_SECRET; empty: none — then firewall the route port)")
 	natsListen := fs.String("nats-listen", "", "host:port the embedded NATS server also serves NATS clients on (default: a free loopback port)")
 	nodeID := fs.String("node-id", "", "this node's unique name in the cluster (default: random)")
 	replicas := fs.Int("replicas", 0, "JetStream replicas of the durable state (default: 3 with three or more embedded nodes, else 1; say 3 for a clustered --nats)")
@@ -102,7 +103,7 @@ func serveCmd(args []string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		var err error
 		nc, err = cluster.Connect(ctx, cluster.NATSConfig{URL: *natsURL, Name: *clusterName, Listen: *clusterListen,
-			Routes: routes, ServerName: *nodeID, ClientAddr: *natsListen, StoreDir: filepath.Join(*data, "nats")})
+			Routes: routes, ServerName: *nodeID, ClientAddr: *natsListen, Secret: *clusterSecret, StoreDir: filepath.Join(*data, "nats")})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)

@@ -36,6 +36,9 @@ type NATSConfig struct {
 	Routes     []string // the other nodes' route URLs (nats-route://host:port or host:port)
 	ServerName string   // unique name of this node's server (default: from Listen)
 	ClientAddr string   // host:port to serve NATS clients on (default: a free loopback port)
+	// Secret, when set, is required of every route and NATS client: only
+	// nodes given the same secret join the cluster.
+	Secret string
 	StoreDir   string   // JetStream's directory
 }
 
@@ -60,8 +63,11 @@ func Connect(ctx context.Context, cfg NATSConfig) (*NATS, error) {
 			return nil, err
 		}
 		out.Server = ns
-		out.ClusterSz = 1 + len(cfg.Routes)
+		out.ClusterSz = clusterSize(cfg)
 		opts = append(opts, nats.InProcessServer(ns))
+		if cfg.Secret != "" {
+			opts = append(opts, nats.UserInfo(secretUser, cfg.Secret))
+		}
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -96,6 +102,9 @@ func Connect(ctx context.Context, cfg NATSConfig) (*NATS, error) {
 	}
 }
 
+// secretUser is the user name that goes with --cluster-secret.
+const secretUser = "xinling"
+
 func embedded(cfg NATSConfig) (*natsserver.Server, error) {
 	host, port, err := splitHostPort(cfg.Listen)
 	if err != nil {
@@ -129,6 +138,9 @@ func embedded(cfg NATSConfig) (*natsserver.Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--nats-listen: %w", err)
 		}
+		if cp == 0 {
+			cp = -1 // any free port
+		}
 		opts.Host, opts.Port = ch, cp
 	}
 	if len(cfg.Routes) == 0 {
@@ -142,7 +154,14 @@ func embedded(cfg NATSConfig) (*natsserver.Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--cluster-routes: %q: %w", r, err)
 		}
+		if cfg.Secret != "" && u.User == nil {
+			u.User = url.UserPassword(secretUser, cfg.Secret)
+		}
 		opts.Routes = append(opts.Routes, u)
+	}
+	if cfg.Secret != "" {
+		opts.Cluster.Username, opts.Cluster.Password = secretUser, cfg.Secret
+		opts.Username, opts.Password = secretUser, cfg.Secret
 	}
 	if os.Getenv("XINLING_NATS_LOG") != "" {
 		opts.NoLog = false // the embedded server's own log on stderr, for debugging a cluster
@@ -266,4 +285,22 @@ func jsReady(ctx context.Context, js jetstream.JetStream) error {
 	defer cancel()
 	_, err := js.AccountInfo(ctx)
 	return err
+}
+
+// clusterSize counts this node and the routes to others (a route list may
+// name this node too, so one list serves every node).
+func clusterSize(cfg NATSConfig) int {
+	n := 1
+	for _, r := range cfg.Routes {
+		if i := strings.Index(r, "://"); i >= 0 {
+			r = r[i+3:]
+		}
+		if i := strings.LastIndex(r, "@"); i >= 0 {
+			r = r[i+1:]
+		}
+		if r != cfg.Listen {
+			n++
+		}
+	}
+	return n
 }

@@ -198,3 +198,19 @@ func TestRecordsRandomRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterSize(t *testing.T) {
+	for _, c := range []struct {
+		listen string
+		routes []string
+		want   int
+	}{
+		{"127.0.0.1:6222", []string{"127.0.0.1:6222", "127.0.0.1:6223", "127.0.0.1:6224"}, 3},
+		{"127.0.0.1:6222", []string{"nats-route://127.0.0.1:6223", "nats-route://u:p@127.0.0.1:6224"}, 3},
+		{"127.0.0.1:6222", []string{"nats-route://u:p@127.0.0.1:6222"}, 1},
+	} {
+		if got := clusterSize(NATSConfig{Listen: c.listen, Routes: c.routes}); got != c.want {
+			t.Errorf("clusterSize(%s, %v) = %d, want %d", c.listen, c.routes, got, c.want)
+		}
+	}
+}
