@@ -201,12 +201,16 @@ func TestServeClusterSIGKILLEdgePresenceEnds(t *testing.T) {
 	watcher.ChannelJoin("__agora_user_online")
 	wev.waitFor(t, "watching", func() bool { return wev.has("joined __agora_user_online") })
 	connect(t, procs[edge].addr, "alice") // one URL only: it cannot fail over
-	wev.waitFor(t, "alice's login announced", func() bool { return wev.hasPrefix("channel __agora_user_online", `"account":"alice"`, `"type":"login"`) })
+	wev.waitFor(t, "alice's login announced", func() bool {
+		return wev.hasPrefix("channel __agora_user_online", `"account":"alice"`, `"type":"login"`)
+	})
 	start := time.Now()
 	if err := procs[edge].stop(syscall.SIGKILL); err == nil {
 		t.Fatal("SIGKILL did not kill")
 	}
-	wev.waitFor(t, "alice's logout announced", func() bool { return wev.hasPrefix("channel __agora_user_online", `"account":"alice"`, `"type":"logout"`) })
+	wev.waitFor(t, "alice's logout announced", func() bool {
+		return wev.hasPrefix("channel __agora_user_online", `"account":"alice"`, `"type":"logout"`)
+	})
 	took := time.Since(start)
 	if took > 5*time.Second { // node timeout 1 s + grace 1 s, and slack for a loaded machine
 		t.Fatalf("alice's presence ended %v after the kill", took)

@@ -38,8 +38,8 @@ type NATSConfig struct {
 	ClientAddr string   // host:port to serve NATS clients on (default: a free loopback port)
 	// Secret, when set, is required of every route and NATS client: only
 	// nodes given the same secret join the cluster.
-	Secret string
-	StoreDir   string   // JetStream's directory
+	Secret   string
+	StoreDir string // JetStream's directory
 }
 
 // NATS is a connection to NATS with JetStream, and the embedded server if any.
