@@ -35,7 +35,8 @@ func startServeCluster(t *testing.T, extra ...string) []*serveProc {
 	for i := range 3 {
 		args := append([]string{"--listen", "127.0.0.1:0", "--data", t.TempDir(),
 			"--cluster-name", "test", "--cluster-listen", routes[i], "--cluster-routes", strings.Join(routes, ","),
-			"--node-id", fmt.Sprintf("node%d", i+1), "--lease-ttl", "1s", "--node-timeout", "1s"}, extra...)
+			"--node-id", fmt.Sprintf("node%d", i+1), "--lease-ttl", "1s", "--node-timeout", "1s",
+			"--cluster-secret", "test-secret"}, extra...)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
