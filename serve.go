@@ -73,7 +73,7 @@ func serveCmd(args []string) error {
 	nodeID := fs.String("node-id", "", "this node's unique name in the cluster (default: random)")
 	replicas := fs.Int("replicas", 0, "JetStream replicas of the durable state (default: 3 with three or more embedded nodes, else 1; say 3 for a clustered --nats)")
 	nodeTimeout := fs.Duration("node-timeout", 3*time.Second, "a node silent this long is dead: its clients are detached (their sessions end after --grace unless resumed)")
-	leaseTTL := fs.Duration("lease-ttl", 3*time.Second, "a silent core is replaced after this long")
+	leaseTTL := fs.Duration("lease-ttl", 6*time.Second, "a silent core is replaced after this long (the first node to start sets it for the cluster)")
 	pprofOn := fs.Bool("pprof", false, "serve Go profiles under /debug/pprof/ (keep it off on an open network)")
 	verbose := fs.Bool("v", false, "log debug detail")
 	if err := fs.Parse(args); err != nil {

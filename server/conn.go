@@ -252,8 +252,12 @@ func (c *Conn) readLoop() {
 	if up != nil {
 		if err := up.Open(uint64(c.fd), c.addr); err != nil {
 			c.node.log.Debug("core refused a connection", "fd", c.fd, "err", err)
-			c.send(wire.MustEncode(0, wire.PushGoAway, wire.GoAway{Reason: err.Error()}))
-			c.closeAfterFlush()
+			// Written here, before the deferred close: nothing else writes
+			// to a connection not yet open. The goaway makes the SDK try
+			// another node first.
+			_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = c.ws.WriteMessage(websocket.TextMessage, wire.MustEncode(0, wire.PushGoAway, wire.GoAway{Reason: err.Error()}))
+			_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "no core"))
 			return
 		}
 		c.node.edgeConns.Store(uint64(c.fd), c)

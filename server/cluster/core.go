@@ -33,6 +33,7 @@ type coreTerm struct {
 type edgeState struct {
 	out      *outbox
 	parts    joiner // used by the subscription's goroutine only
+	seq      uint64 // number of the last message from it (subscription's goroutine)
 	lastSeen time.Time
 }
 
@@ -147,11 +148,22 @@ func (t *coreTerm) edge(id string) *edgeState {
 // goroutine and never waits: the node queues each client's messages.
 func (t *coreTerm) onEdge(msg *nats.Msg) {
 	id, body, err := readHead(msg.Data)
+	var seq uint64
+	if err == nil {
+		seq, body, err = readSeq(body)
+	}
 	if err != nil || !subjectToken(id) {
 		t.m.log.Warn("core: bad relay message", "err", err)
 		return
 	}
 	e := t.edge(id)
+	if e.seq != 0 && seq != e.seq+1 {
+		// A message of this edge was lost: what its clients sent may be
+		// missing. Their connections end here; they resume their sessions.
+		n := t.node.DropEdge(id)
+		t.m.log.Warn("relay message from an edge lost; its clients are detached", "edge", id, "want", e.seq+1, "got", seq, "clients", n)
+	}
+	e.seq = seq
 	err = records(body, func(r record) {
 		if !e.parts.join(&r) {
 			return

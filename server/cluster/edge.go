@@ -28,6 +28,7 @@ type edgeSide struct {
 	lastBeat time.Time
 	pending  map[uint64]chan error // opens waiting for the core's answer
 	parts    joiner                // used by the subscription's goroutine only
+	seq      uint64                // number of the last message from the core; 0: none yet from this core
 }
 
 // openTimeout bounds how long a new client waits for the core to accept it.
@@ -83,7 +84,11 @@ func (e *edgeSide) watch() {
 			lost := e.coreID != "" && now.Sub(e.lastBeat) > timeout
 			if lost {
 				e.m.log.Warn("core silent; its clients here must reconnect", "core", e.coreID)
-				e.coreID = ""
+				// Whatever core comes next is followed, whatever its term:
+				// the lease bucket may have been made anew, its revisions
+				// starting over.
+				e.coreID, e.term, e.seq = "", 0, 0
+				e.failOpensLocked()
 			}
 			e.mu.Unlock()
 			if lost {
@@ -112,7 +117,8 @@ func (e *edgeSide) onBeat(msg *nats.Msg) {
 		return
 	}
 	had := e.coreID != ""
-	e.coreID, e.term, e.lastBeat = id, term, time.Now()
+	e.coreID, e.term, e.lastBeat, e.seq = id, term, time.Now(), 0
+	e.failOpensLocked() // sent to the old core: the clients retry at once
 	e.mu.Unlock()
 	e.m.log.Info("following core", "core", id, "term", term)
 	if had {
@@ -122,8 +128,24 @@ func (e *edgeSide) onBeat(msg *nats.Msg) {
 
 // onCore applies what the core sends to this edge's clients.
 func (e *edgeSide) onCore(msg *nats.Msg) {
+	seq, body, err := readSeq(msg.Data)
+	if err != nil {
+		e.m.log.Warn("edge: bad relay message", "err", err)
+		return
+	}
+	e.mu.Lock()
+	lost := e.seq != 0 && seq != e.seq+1
+	e.seq = seq
+	e.mu.Unlock()
+	if lost {
+		// A message from the core was lost: a client may have missed a
+		// frame and would acknowledge past it. Every client reconnects and
+		// resumes, the core resending what each has not acknowledged.
+		e.m.log.Warn("relay message from the core lost; clients here reconnect", "got", seq)
+		e.node.CloseAll("relay interrupted; reconnect")
+	}
 	var frames [][]byte
-	err := records(msg.Data, func(r record) {
+	err = records(body, func(r record) {
 		if !e.parts.join(&r) {
 			return
 		}
@@ -155,6 +177,14 @@ func (e *edgeSide) onCore(msg *nats.Msg) {
 	})
 	if err != nil {
 		e.m.log.Warn("edge: bad relay message", "err", err)
+	}
+}
+
+// failOpensLocked refuses the opens waiting for a core that will not answer.
+func (e *edgeSide) failOpensLocked() {
+	for conn, ch := range e.pending {
+		ch <- errNoCore
+		delete(e.pending, conn)
 	}
 }
 

@@ -29,8 +29,11 @@ type Config struct {
 	Prefix string        // of subjects and buckets, so clusters can share a NATS (default "xl")
 	// Replicas of the lease bucket (default: min(3, NATS.ClusterSz)).
 	Replicas int
-	// LeaseTTL is how long a silent core keeps the role (default 3 s): a
-	// dead core is replaced after about this long.
+	// LeaseTTL is how long a silent core keeps the role (default 6 s): a
+	// dead core is replaced after about this long. The core renews every
+	// sixth of it and steps down after two thirds without a renewal, so a
+	// JetStream hiccup of a few seconds costs nothing and two cores never
+	// overlap.
 	LeaseTTL time.Duration
 	// NodeTimeout is how long an edge or the core may be silent before the
 	// others treat it as dead (default 3 s). A dead edge's clients are then
@@ -56,7 +59,7 @@ func (c *Config) defaults() {
 		c.Replicas = min(3, max(1, c.NATS.ClusterSz))
 	}
 	if c.LeaseTTL <= 0 {
-		c.LeaseTTL = 3 * time.Second
+		c.LeaseTTL = 6 * time.Second
 	}
 	if c.NodeTimeout <= 0 {
 		c.NodeTimeout = 3 * time.Second
@@ -72,6 +75,7 @@ type Member struct {
 	cfg  Config
 	log  *slog.Logger
 	nc   *nats.Conn
+	js   jetstream.JetStream
 	kv   jetstream.KeyValue
 	edge *edgeSide
 	// relayID names this process's edge to the core: the node id and a
@@ -106,17 +110,16 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 	var inc [3]byte
 	_, _ = rand.Read(inc[:])
 	m := &Member{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), nc: cfg.NATS.Conn, stop: make(chan struct{}),
-		relayID: cfg.NodeID + "-" + hex.EncodeToString(inc[:])}
+		relayID: cfg.NodeID + "-" + hex.EncodeToString(inc[:]), js: cfg.NATS.JS}
 	var err error
-	m.kv, err = ensureKV(ctx, cfg.NATS.JS, jetstream.KeyValueConfig{
-		Bucket:   cfg.Prefix + "_lease",
-		TTL:      cfg.LeaseTTL,
-		History:  1,
-		Storage:  jetstream.MemoryStorage,
-		Replicas: cfg.Replicas,
-	})
+	m.kv, err = ensureKV(ctx, m.js, m.kvConfig())
 	if err != nil {
 		return nil, fmt.Errorf("cluster: lease bucket: %w", err)
+	}
+	if st, err := m.kv.Status(ctx); err == nil && st.TTL() != cfg.LeaseTTL {
+		// The first node made the bucket: every node must time the lease alike.
+		m.log.Warn("the lease bucket keeps another TTL; using it", "bucket_ttl", st.TTL(), "lease_ttl", cfg.LeaseTTL)
+		m.cfg.LeaseTTL = st.TTL()
 	}
 	if m.edge, err = newEdgeSide(m); err != nil {
 		return nil, err
@@ -149,6 +152,11 @@ func (m *Member) EdgeNode() *server.Node { return m.edge.node }
 // ServeHTTP hands a request to the core node when this member is the core,
 // else to the edge node that relays to it.
 func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" && !m.IsCore() && m.Following() == "" {
+		// A load balancer should send no one here: this node knows no core.
+		http.Error(w, "no core node reachable\n", http.StatusServiceUnavailable)
+		return
+	}
 	if t := m.core.Load(); t != nil && t.ready.Load() {
 		t.node.ServeHTTP(w, r)
 		return
@@ -173,7 +181,7 @@ func (m *Member) Serve(l net.Listener) error {
 // campaign keeps the lease while core, and tries to take it otherwise.
 func (m *Member) campaign() {
 	defer m.wg.Done()
-	every := m.cfg.LeaseTTL / 3
+	every := m.cfg.LeaseTTL / 6
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -204,9 +212,9 @@ func (m *Member) tryLease(timeout time.Duration) {
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists):
 			m.log.Warn("another node holds the core lease; stepping down", "err", err)
 			m.stepDownLocked()
-		case time.Since(t.renewed) >= m.cfg.LeaseTTL:
-			// The lease may have expired for the others: someone else may be
-			// the core by now.
+		case time.Since(t.renewed) >= m.cfg.LeaseTTL*2/3:
+			// Step down a third of the TTL before the lease can expire for
+			// the others, so two cores never serve at once.
 			m.log.Warn("could not renew the core lease in time; stepping down", "err", err)
 			m.stepDownLocked()
 		default:
@@ -218,7 +226,15 @@ func (m *Member) tryLease(timeout time.Duration) {
 	}
 	rev, err := m.kv.Create(ctx, leaseKey, []byte(m.cfg.NodeID))
 	if err != nil {
-		if !errors.Is(err, jetstream.ErrKeyExists) {
+		switch {
+		case errors.Is(err, jetstream.ErrKeyExists):
+		case errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, nats.ErrNoResponders):
+			// NATS lost the bucket (a lone server restarted without its
+			// files): make it again.
+			if kv, kerr := ensureKV(ctx, m.js, m.kvConfig()); kerr == nil {
+				m.kv = kv
+			}
+		default:
 			m.log.Debug("lease", "err", err)
 		}
 		return
@@ -267,7 +283,7 @@ func (m *Member) collectors() []prometheus.Collector {
 			defer m.edge.mu.Unlock()
 			return float64(m.edge.term)
 		}),
-		g("edges", "Edges with clients relayed to this node (on the core).", func() float64 {
+		g("edges", "Nodes whose edges the core hears from, itself included (on the core).", func() float64 {
 			if t := m.core.Load(); t != nil {
 				return float64(t.edgeCount())
 			}
@@ -301,6 +317,16 @@ func (m *Member) Following() string {
 	m.edge.mu.Lock()
 	defer m.edge.mu.Unlock()
 	return m.edge.coreID
+}
+
+func (m *Member) kvConfig() jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:   m.cfg.Prefix + "_lease",
+		TTL:      m.cfg.LeaseTTL,
+		History:  1,
+		Storage:  jetstream.FileStorage, // survives a restart of NATS, and its revisions keep counting up
+		Replicas: m.cfg.Replicas,
+	}
 }
 
 // ensureKV binds to the bucket, creating it when absent; attempts are short

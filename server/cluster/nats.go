@@ -115,7 +115,10 @@ func embedded(cfg NATSConfig) (*natsserver.Server, error) {
 	}
 	name := cfg.ServerName
 	if name == "" {
-		name = strings.NewReplacer(":", "-", ".", "-", "[", "", "]", "").Replace(net.JoinHostPort(host, strconv.Itoa(port)))
+		// The host's name, not the listen address: every machine may
+		// listen on 0.0.0.0:6222, and JetStream needs distinct names.
+		hn, _ := os.Hostname()
+		name = strings.NewReplacer(":", "-", ".", "-", "[", "", "]", "").Replace(hn + "-" + strconv.Itoa(port))
 	}
 	opts := &natsserver.Options{
 		ServerName: name,
@@ -147,6 +150,11 @@ func embedded(cfg NATSConfig) (*natsserver.Server, error) {
 		return nil, errors.New("--cluster-routes is required with --cluster-name: the route URLs of the other nodes (JetStream needs its peers known from the start)")
 	}
 	for _, r := range cfg.Routes {
+		if routeAddr(r) == cfg.Listen {
+			// This node's own address, in a list shared by every node:
+			// left out, or JetStream would count a peer that never comes.
+			continue
+		}
 		if !strings.Contains(r, "://") {
 			r = "nats-route://" + r
 		}
@@ -292,15 +300,20 @@ func jsReady(ctx context.Context, js jetstream.JetStream) error {
 func clusterSize(cfg NATSConfig) int {
 	n := 1
 	for _, r := range cfg.Routes {
-		if i := strings.Index(r, "://"); i >= 0 {
-			r = r[i+3:]
-		}
-		if i := strings.LastIndex(r, "@"); i >= 0 {
-			r = r[i+1:]
-		}
-		if r != cfg.Listen {
+		if routeAddr(r) != cfg.Listen {
 			n++
 		}
 	}
 	return n
+}
+
+// routeAddr is the host:port of a route URL.
+func routeAddr(r string) string {
+	if i := strings.Index(r, "://"); i >= 0 {
+		r = r[i+3:]
+	}
+	if i := strings.LastIndex(r, "@"); i >= 0 {
+		r = r[i+1:]
+	}
+	return r
 }

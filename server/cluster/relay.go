@@ -57,6 +57,8 @@ type outbox struct {
 	cur      []byte
 	sealed   [][]byte
 	lastPart bool                // the last record appended was a part
+	seq      uint64              // number of the message being filled
+	empty    int                 // length of a message with no record yet
 	refs     map[frameKey]uint64 // a frame → its index among this message's frames
 	kept     [][]byte            // those frames, so their memory is not reused while refs names it
 	frames   uint64
@@ -74,9 +76,15 @@ func newOutbox(nc *nats.Conn, subject string, head []byte) *outbox {
 	return &outbox{nc: nc, subject: subject, head: head}
 }
 
+// startLocked begins a message: the head, the relay's version and the
+// message's number, by which the receiver notices one lost.
 func (o *outbox) startLocked() {
 	if len(o.cur) == 0 {
+		o.seq++
 		o.cur = append(o.cur, o.head...)
+		o.cur = append(o.cur, relayVersion)
+		o.cur = binary.AppendUvarint(o.cur, o.seq)
+		o.empty = len(o.cur)
 	}
 }
 
@@ -137,8 +145,10 @@ func (o *outbox) appendLocked(kind byte, conn uint64, payload []byte, withPayloa
 }
 
 func (o *outbox) sealLocked() {
-	if len(o.cur) > len(o.head) {
+	if len(o.cur) > o.empty {
 		o.sealed = append(o.sealed, o.cur)
+	} else if len(o.cur) > 0 {
+		o.seq-- // nothing in it: its number goes to the next
 	}
 	o.cur = nil
 	clear(o.refs)
@@ -200,6 +210,27 @@ func hasPayload(kind byte) bool {
 		return true
 	}
 	return false
+}
+
+// relayVersion starts every message after the head; a receiver drops
+// messages of another version (a node of another release).
+const relayVersion = 1
+
+var errVersion = errors.New("relay: message of another version")
+
+// readSeq reads the version and the message's number.
+func readSeq(b []byte) (uint64, []byte, error) {
+	if len(b) == 0 {
+		return 0, nil, errShort
+	}
+	if b[0] != relayVersion {
+		return 0, nil, errVersion
+	}
+	seq, k := binary.Uvarint(b[1:])
+	if k <= 0 {
+		return 0, nil, errShort
+	}
+	return seq, b[1+k:], nil
 }
 
 // readHead splits the edge id off an edge message.

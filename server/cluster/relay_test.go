@@ -48,14 +48,23 @@ type receiver struct {
 	done  chan struct{}
 	want  int
 	msgs  int
+	seq   uint64
 }
 
 func (r *receiver) on(msg *nats.Msg) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.msgs++
+	seq, body, err := readSeq(msg.Data)
+	if err != nil {
+		panic(err)
+	}
+	if seq != r.seq+1 {
+		panic(fmt.Sprintf("message %d after %d", seq, r.seq))
+	}
+	r.seq = seq
 	var frames [][]byte
-	err := records(msg.Data, func(rec record) {
+	err = records(body, func(rec record) {
 		if !r.parts.join(&rec) {
 			return
 		}
@@ -156,6 +165,7 @@ func FuzzRecords(f *testing.F) {
 		j := joiner{}
 		_ = records(b, func(r record) { j.join(&r) })
 		_, _, _ = readHead(b)
+		_, _, _ = readSeq(b)
 	})
 }
 
@@ -185,7 +195,11 @@ func TestRecordsRandomRoundTrip(t *testing.T) {
 			want = append(want, rec{k, c, p})
 		}
 		var got []rec
-		if err := records(o.cur, func(r record) { got = append(got, rec{r.kind, r.conn, r.payload}) }); err != nil {
+		seq, body, err := readSeq(o.cur)
+		if err != nil || seq != 1 {
+			t.Fatalf("message number %d, %v", seq, err)
+		}
+		if err := records(body, func(r record) { got = append(got, rec{r.kind, r.conn, r.payload}) }); err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != len(want) {
