@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -272,5 +273,32 @@ func TestClusterCoreDiesClientsLogInAfresh(t *testing.T) {
 	bob.quiet(t, bob.Client)
 	if n := bob.count("OnMessageInstantReceive("); n != 1 {
 		t.Fatalf("bob got the queued message %d times", n)
+	}
+}
+
+// A relay message from the core to an edge goes missing (here: a forged
+// later message number): the edge cannot know what its clients missed, so
+// it sends them away; they resume, and get what they had not acknowledged.
+func TestClusterLostRelayMessageMakesClientsResume(t *testing.T) {
+	fc := startFaultCluster(t, server.Config{})
+	a, b := fc.edges()
+	bob := fc.login(t, a, "bob")
+	bob.join(t, "room")
+	alice := fc.login(t, b, "alice")
+	alice.join(t, "room")
+	bob.wait(t, "OnChannelUserJoined(alice,2)")
+
+	// Version 1, message number far ahead, no records.
+	forged := binary.AppendUvarint([]byte{1}, 1<<40)
+	if err := fc.nats[a].Conn.Publish("xl.out."+fc.members[a].RelayID(), forged); err != nil {
+		t.Fatal(err)
+	}
+	bob.wait(t, "OnReconnecting(1)")
+	bob.wait(t, "OnReconnected(")
+	alice.MessageInstantSend("bob", 0, "after the gap", "g1")
+	bob.wait(t, "OnMessageInstantReceive(alice,0,after the gap)")
+	bob.quiet(t, bob.Client)
+	if n := bob.count("OnChannelJoined("); n != 1 {
+		t.Fatalf("bob joined %d times: the session was not resumed", n)
 	}
 }

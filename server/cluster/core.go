@@ -91,7 +91,34 @@ func (t *coreTerm) gatherLeaders() {
 		if json.Unmarshal(msg.Data, &res) == nil && res.Error != nil {
 			m.log.Debug("move stream leader", "stream", st, "err", res.Error.Description) // e.g. already the leader
 		}
+		t.awaitLeader(st, here)
 	}
+}
+
+// awaitLeader waits, up to a few seconds, until JetStream reports the
+// stream led from server here: the step-down answers before the election.
+func (t *coreTerm) awaitLeader(stream, here string) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		info, err := t.m.js.Stream(ctx, stream)
+		leader := ""
+		if err == nil {
+			if si, err := info.Info(ctx); err == nil && si.Cluster != nil {
+				leader = si.Cluster.Leader
+			}
+		}
+		cancel()
+		if leader == here {
+			return
+		}
+		select {
+		case <-t.stop:
+			return
+		case <-time.After(50 * time.Millisecond): // JetStream has no event for a new leader
+		}
+	}
+	t.m.log.Info("stream leader not moved to the core's server", "stream", stream)
 }
 
 // beat announces the core to the edges and drops edges gone silent.

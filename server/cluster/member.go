@@ -129,6 +129,10 @@ func Start(ctx context.Context, cfg Config) (*Member, error) {
 	return m, nil
 }
 
+// RelayID is the name this member's edge has on the relay: the core sends
+// to it on <prefix>.out.<RelayID>.
+func (m *Member) RelayID() string { return m.relayID }
+
 // ID is this member's node id.
 func (m *Member) ID() string { return m.cfg.NodeID }
 
