@@ -57,10 +57,14 @@ type member struct {
 	done chan error
 }
 
-// testTimeouts make a dead core or edge noticed quickly in tests.
+// The fault tests kill nodes: short timeouts notice it quickly. The rest of
+// the suite kills none, and its clusters get the defaults' margins, so a
+// machine starved by the race detector does not fail a node over.
 const (
-	testLease       = 1500 * time.Millisecond
-	testNodeTimeout = 1500 * time.Millisecond
+	testLease        = 3 * time.Second
+	testNodeTimeout  = 1500 * time.Millisecond
+	suiteLease       = 6 * time.Second
+	suiteNodeTimeout = 5 * time.Second
 )
 
 func (s *srv) startMembers() {
@@ -84,7 +88,7 @@ func (s *srv) startMembers() {
 		nc := ns[i%len(ns)]
 		mb, err := cluster.Start(ctx, cluster.Config{
 			NATS: nc, Server: cfg, Prefix: s.prefix, Replicas: 3,
-			LeaseTTL: testLease, NodeTimeout: testNodeTimeout, Streams: store.NATSStreams("S" + s.prefix),
+			LeaseTTL: suiteLease, NodeTimeout: suiteNodeTimeout, Streams: store.NATSStreams("S" + s.prefix),
 		})
 		if err != nil {
 			s.t.Fatalf("member %d: %v", i, err)

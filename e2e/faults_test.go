@@ -88,6 +88,7 @@ func TestFloodingClientIsLimitedAndOthersUnaffected(t *testing.T) {
 	login(t, s, "target")
 	calm := login(t, s, "calm")
 	const n = 500
+	start := time.Now()
 	for i := range n {
 		flood.MessageInstantSend("target", 0, "spam", fmt.Sprint("f", i))
 	}
@@ -104,7 +105,11 @@ func TestFloodingClientIsLimitedAndOthersUnaffected(t *testing.T) {
 			t.Fatalf("unexpected %s", e)
 		}
 	}
-	if ok+refused != n || refused == 0 || ok > 100 {
-		t.Fatalf("%d sent, %d refused of %d", ok, refused, n)
+	// The limit admits its burst (50) and 50 a second after: bound what
+	// it may have let through by how long the flood took to be answered
+	// (slow under the race detector, slower still through a cluster).
+	allowed := 50 + int(50*time.Since(start).Seconds()) + 5
+	if ok+refused != n || refused == 0 || ok > allowed {
+		t.Fatalf("%d sent, %d refused of %d (at most %d allowed in %v)", ok, refused, n, allowed, time.Since(start))
 	}
 }

@@ -483,12 +483,19 @@ func (n *Node) setUserAttr(s *Session, name, value string) *wire.Error {
 		return e
 	}
 	if value != "" {
-		all, err := n.store.UserAttrs(s.app, s.account)
+		count, err := n.store.UserAttrCount(s.app, s.account)
 		if err != nil {
 			return internal(err)
 		}
-		if _, ok := all[name]; !ok && len(all) >= wire.MaxAttrs {
-			return wire.Errf(wire.GeneralFailed, "an account has at most %d attributes", wire.MaxAttrs)
+		if count >= wire.MaxAttrs {
+			// At the cap only an existing attribute may change.
+			old, err := n.store.UserAttr(s.app, s.account, name)
+			if err != nil {
+				return internal(err)
+			}
+			if old == "" {
+				return wire.Errf(wire.GeneralFailed, "an account has at most %d attributes", wire.MaxAttrs)
+			}
 		}
 	}
 	if err := n.store.SetUserAttr(s.app, s.account, name, value); err != nil {

@@ -189,7 +189,7 @@ func (m *Member) campaign() {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		m.tryLease(every)
+		m.tryLease(m.cfg.LeaseTTL / 3) // a slow answer is still an answer
 		select {
 		case <-m.stop:
 			return

@@ -121,6 +121,20 @@ func (s *boltStore) UserAttrs(app, account string) (map[string]string, error) {
 	return s.attrs(app, uattrPrefix+account, "user attrs")
 }
 
+func (s *boltStore) UserAttrCount(app, account string) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := sub(tx, app, uattrPrefix+account); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: user attr count: %w", err)
+	}
+	return n, nil
+}
+
 func (s *boltStore) UserAttr(app, account, name string) (string, error) {
 	var val string
 	err := s.db.View(func(tx *bolt.Tx) error {

@@ -57,6 +57,15 @@ func (s *memStore) UserAttrs(app, account string) (map[string]string, error) {
 	return out, nil
 }
 
+func (s *memStore) UserAttrCount(app, account string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.app(app, false); a != nil {
+		return len(a.uattr[account]), nil
+	}
+	return 0, nil
+}
+
 func (s *memStore) UserAttr(app, account, name string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -324,6 +324,20 @@ func (s *natsStore) UserAttrs(app, account string) (map[string]string, error) {
 	return s.attrs(s.uattr, s.subject(kindUAttr, app, account), "user attrs")
 }
 
+// UserAttrCount counts the account's attribute subjects in one stream-info
+// request, reading no value.
+func (s *natsStore) UserAttrCount(app, account string) (int, error) {
+	const op = "user attr count"
+	if err := s.begin(op); err != nil {
+		return 0, err
+	}
+	info, err := s.uattr.Info(s.ctx, jetstream.WithSubjectFilter(s.subject(kindUAttr, app, account)+".*"))
+	if err != nil {
+		return 0, fmt.Errorf("store: %s: %w", op, err)
+	}
+	return len(info.State.Subjects), nil
+}
+
 func (s *natsStore) UserAttr(app, account, name string) (string, error) {
 	const op = "user attr"
 	if err := s.begin(op); err != nil {

@@ -29,6 +29,9 @@ type Store interface {
 	UserAttrs(app, account string) (map[string]string, error)
 	// UserAttr returns one attribute, "" when unset.
 	UserAttr(app, account, name string) (string, error)
+	// UserAttrCount returns how many attributes the account has, without
+	// reading them (the server checks the per-account cap on every new one).
+	UserAttrCount(app, account string) (int, error)
 	// SetUserAttr sets an attribute; value "" deletes it.
 	SetUserAttr(app, account, name, value string) error
 

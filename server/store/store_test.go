@@ -126,6 +126,19 @@ func testUserAttrs(t *testing.T, s Store) {
 	wantAttr(t, s, "b", "alice", "nick", "Other Al")
 	wantAttr(t, s, "a", "alice", "missing", "")
 	wantAttr(t, s, "a", "carol", "nick", "")
+	for _, c := range []struct {
+		app, account string
+		want         int
+	}{{"a", "alice", 2}, {"a", "bob", 1}, {"a", "carol", 0}, {"c", "alice", 0}, {"a", "", 1}} {
+		if n, err := s.UserAttrCount(c.app, c.account); err != nil || n != c.want {
+			t.Errorf("UserAttrCount(%q, %q) = %d, %v; want %d", c.app, c.account, n, err, c.want)
+		}
+	}
+	must(t, s.SetUserAttr("a", "alice", "lang", "")) // a delete is not counted
+	if n, err := s.UserAttrCount("a", "alice"); err != nil || n != 1 {
+		t.Errorf("UserAttrCount after a delete = %d, %v; want 1", n, err)
+	}
+	must(t, s.SetUserAttr("a", "alice", "lang", "en"))
 
 	// The returned map is a copy.
 	m["nick"] = "mutated"
