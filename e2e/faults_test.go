@@ -67,13 +67,38 @@ func TestClientThatNeverReadsIsDropped(t *testing.T) {
 	body := strings.Repeat("x", 8000)
 	const n = 1500 // 12 MB: more than socket buffers and the queue hold
 	for i := range n {
-		sender.MessageChannelSend("room", fmt.Sprint(i, body), "")
+		sender.MessageChannelSend("room", fmt.Sprint(i, body), fmt.Sprint("m", i))
 	}
-	for i := range n {
-		e := string(reader.wait(t, "OnMessageChannelReceive(room,sender,"))
-		if !strings.Contains(e, fmt.Sprintf(",%dxxxx", i)) {
-			t.Fatalf("message %d: %.60s…", i, e)
+	// Every message acknowledged to the sender reaches the reader, in
+	// order and once. (On a machine starved by the race detector a send
+	// may time out at the SDK; such a message may or may not arrive.)
+	acked := make(map[int]bool)
+	for range n {
+		e := string(sender.wait(t, "OnMessageSend"))
+		var i int
+		if _, err := fmt.Sscanf(e, "OnMessageSendSuccess(m%d)", &i); err == nil {
+			acked[i] = true
 		}
+	}
+	last := -1
+	for left := len(acked); left > 0; {
+		e := string(reader.wait(t, "OnMessageChannelReceive(room,sender,"))
+		var i int
+		if _, err := fmt.Sscanf(e[strings.LastIndex(e, ",")+1:], "%d", &i); err != nil || i <= last {
+			t.Fatalf("after message %d: %.60s…\nreader: %v\nsender: %v", last, e, lifecycle(reader), lifecycle(sender))
+		}
+		for k := last + 1; k < i; k++ {
+			if acked[k] {
+				t.Fatalf("acknowledged message %d never arrived (next: %d)\nreader: %v\nsender: %v", k, i, lifecycle(reader), lifecycle(sender))
+			}
+		}
+		if acked[i] {
+			left--
+		}
+		last = i
+	}
+	if len(acked) < n/2 {
+		t.Fatalf("only %d of %d sends acknowledged\nsender: %v", len(acked), n, lifecycle(sender))
 	}
 	if st := s.stats(); st.SlowDrops == 0 {
 		t.Fatalf("the client that never reads was not dropped: %+v", st)
@@ -83,7 +108,7 @@ func TestClientThatNeverReadsIsDropped(t *testing.T) {
 // TestFloodingClientIsLimitedAndOthersUnaffected: requests past the rate get
 // errors, never silence, and another user's round trips still work.
 func TestFloodingClientIsLimitedAndOthersUnaffected(t *testing.T) {
-	s := startServer(t, server.Config{UserRate: 50})
+	s := startServer(t, server.Config{UserRate: 5})
 	flood := login(t, s, "flood")
 	login(t, s, "target")
 	calm := login(t, s, "calm")
@@ -105,11 +130,23 @@ func TestFloodingClientIsLimitedAndOthersUnaffected(t *testing.T) {
 			t.Fatalf("unexpected %s", e)
 		}
 	}
-	// The limit admits its burst (50) and 50 a second after: bound what
-	// it may have let through by how long the flood took to be answered
-	// (slow under the race detector, slower still through a cluster).
-	allowed := 50 + int(50*time.Since(start).Seconds()) + 5
+	// The limit admits its burst (5) and 5 a second after: bound what it
+	// may have let through by how long the flood took to be answered (slow
+	// under the race detector, slower still through a cluster).
+	allowed := 5 + int(5*time.Since(start).Seconds()) + 5
 	if ok+refused != n || refused == 0 || ok > allowed {
 		t.Fatalf("%d sent, %d refused of %d (at most %d allowed in %v)", ok, refused, n, allowed, time.Since(start))
 	}
+}
+
+// lifecycle lists a user's callbacks other than messages: how its
+// connection and session went, for a failure message.
+func lifecycle(u *user) []ev {
+	var out []ev
+	for _, e := range u.all() {
+		if !strings.HasPrefix(string(e), "OnMessage") {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -35,7 +35,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const waitFor = 5 * time.Second
+// waitFor bounds every wait for a callback. A cluster makes every durable
+// write a replicated JetStream write, and the race detector on two cores
+// slows those most: its suite waits longer.
+var waitFor = map[bool]time.Duration{false: 5 * time.Second, true: 20 * time.Second}[clusterSize > 0]
 
 // clusterSize, from XINLING_E2E_CLUSTER, runs every test against that many
 // nodes clustered over NATS (clients spread over them) instead of one node.
