@@ -29,6 +29,11 @@ type faultCluster struct {
 
 func startFaultCluster(t *testing.T, cfg server.Config) *faultCluster {
 	t.Helper()
+	return startFaultClusterTimeout(t, cfg, testNodeTimeout)
+}
+
+func startFaultClusterTimeout(t *testing.T, cfg server.Config, nodeTimeout time.Duration) *faultCluster {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ns, err := cluster.LocalCluster(ctx, 3, t.TempDir())
@@ -45,7 +50,7 @@ func startFaultCluster(t *testing.T, cfg server.Config) *faultCluster {
 		c := cfg
 		c.Store = clusterStore(t, ns[i], "fault") // each node reaches JetStream through its own NATS server
 		m, err := cluster.Start(ctx, cluster.Config{NATS: ns[i], Server: c, NodeID: fmt.Sprintf("node%d", i+1),
-			Replicas: 3, LeaseTTL: testLease, NodeTimeout: testNodeTimeout, Streams: store.NATSStreams("Sfault")})
+			Replicas: 3, LeaseTTL: testLease, NodeTimeout: nodeTimeout, Streams: store.NATSStreams("Sfault")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,4 +306,22 @@ func TestClusterLostRelayMessageMakesClientsResume(t *testing.T) {
 	if n := bob.count("OnChannelJoined("); n != 1 {
 		t.Fatalf("bob joined %d times: the session was not resumed", n)
 	}
+}
+
+// A core shut down (SIGTERM) hands over at once: it releases the lease and
+// sends every client, local or relayed, away; they log in afresh on the
+// next core without anyone waiting for the node timeout (a minute here).
+func TestClusterCoreShutdownHandsOverAtOnce(t *testing.T) {
+	fc := startFaultClusterTimeout(t, server.Config{}, time.Minute)
+	core := fc.core()
+	a, _ := fc.edges()
+	alice := fc.login(t, a, "alice")
+	alice.join(t, "room")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fc.members[core].Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	alice.wait(t, "OnReconnected(")
+	alice.wait(t, "OnChannelJoined(room)")
 }

@@ -231,6 +231,9 @@ func (m *Member) stepDownCtxLocked(ctx context.Context) error {
 	_ = t.sub.Unsubscribe()
 	close(t.stop)
 	t.wg.Wait()
+	// A heartbeat with no core id: the edges stop sending to this core at
+	// once instead of after --node-timeout.
+	_ = m.nc.Publish(m.subject("core"), encodeBeat(t.term, ""))
 	err := t.node.Shutdown(ctx)
 	t.mu.Lock()
 	for _, e := range t.edges {

@@ -107,6 +107,19 @@ func (e *edgeSide) onBeat(msg *nats.Msg) {
 		return
 	}
 	e.mu.Lock()
+	if id == "" { // the core of that term stepped down
+		gone := term == e.term && e.coreID != ""
+		if gone {
+			e.m.log.Info("core stepped down", "core", e.coreID, "term", term)
+			e.coreID, e.term, e.seq = "", 0, 0
+			e.failOpensLocked()
+		}
+		e.mu.Unlock()
+		if gone {
+			e.node.CloseAll("the core node stepped down; reconnect")
+		}
+		return
+	}
 	switch {
 	case term < e.term:
 		e.mu.Unlock()

@@ -85,10 +85,11 @@ type Member struct {
 
 	core atomic.Pointer[coreTerm]
 
-	mu       sync.Mutex // serializes role changes
-	stop     chan struct{}
-	stopOnce sync.Once
-	wg       sync.WaitGroup
+	mu          sync.Mutex // serializes role changes
+	createFails int        // lease creations failed in a row, other than "held"; under mu
+	stop        chan struct{}
+	stopOnce    sync.Once
+	wg          sync.WaitGroup
 }
 
 const leaseKey = "core"
@@ -214,6 +215,12 @@ func (m *Member) tryLease(timeout time.Duration) {
 		case err == nil:
 			t.rev, t.renewed = rev, time.Now()
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists):
+			// A renewal that timed out may have been applied after all: then
+			// the lease is still ours, at a later revision.
+			if e, gerr := m.kv.Get(ctx, leaseKey); gerr == nil && string(e.Value()) == m.cfg.NodeID && e.Revision() > t.rev {
+				t.rev = e.Revision()
+				return
+			}
 			m.log.Warn("another node holds the core lease; stepping down", "err", err)
 			m.stepDownLocked()
 		case time.Since(t.renewed) >= m.cfg.LeaseTTL*2/3:
@@ -232,14 +239,18 @@ func (m *Member) tryLease(timeout time.Duration) {
 	if err != nil {
 		switch {
 		case errors.Is(err, jetstream.ErrKeyExists):
-		case errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, nats.ErrNoResponders):
-			// NATS lost the bucket (a lone server restarted without its
-			// files): make it again.
-			if kv, kerr := ensureKV(ctx, m.js, m.kvConfig()); kerr == nil {
-				m.kv = kv
-			}
+			m.createFails = 0
 		default:
+			// After several failures in a row (NATS may have lost the bucket:
+			// a lone server restarted without its files, whose errors say
+			// only "no response"), make the bucket again if it is gone.
 			m.log.Debug("lease", "err", err)
+			if m.createFails++; m.createFails >= 3 {
+				m.createFails = 0
+				if kv, kerr := ensureKV(ctx, m.js, m.kvConfig()); kerr == nil {
+					m.kv = kv
+				}
+			}
 		}
 		return
 	}

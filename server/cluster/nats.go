@@ -150,7 +150,7 @@ func embedded(cfg NATSConfig) (*natsserver.Server, error) {
 		return nil, errors.New("--cluster-routes is required with --cluster-name: the route URLs of the other nodes (JetStream needs its peers known from the start)")
 	}
 	for _, r := range cfg.Routes {
-		if routeAddr(r) == cfg.Listen {
+		if isSelf(routeAddr(r), cfg.Listen) {
 			// This node's own address, in a list shared by every node:
 			// left out, or JetStream would count a peer that never comes.
 			continue
@@ -300,7 +300,7 @@ func jsReady(ctx context.Context, js jetstream.JetStream) error {
 func clusterSize(cfg NATSConfig) int {
 	n := 1
 	for _, r := range cfg.Routes {
-		if routeAddr(r) != cfg.Listen {
+		if !isSelf(routeAddr(r), cfg.Listen) {
 			n++
 		}
 	}
@@ -316,4 +316,41 @@ func routeAddr(r string) string {
 		r = r[i+1:]
 	}
 	return r
+}
+
+// isSelf reports whether route (host:port) names this node, which listens
+// on listen: the same address, or the same port on one of this machine's
+// addresses or names when it listens on all of them (0.0.0.0, ::).
+func isSelf(route, listen string) bool {
+	if route == listen {
+		return true
+	}
+	rh, rp, err1 := net.SplitHostPort(route)
+	lh, lp, err2 := net.SplitHostPort(listen)
+	if err1 != nil || err2 != nil || rp != lp {
+		return false
+	}
+	if rh == lh {
+		return true
+	}
+	if lh != "" && lh != "0.0.0.0" && lh != "::" {
+		return false
+	}
+	if hn, err := os.Hostname(); err == nil && strings.EqualFold(rh, hn) || rh == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(rh)
+	if ip == nil {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
 }

@@ -222,6 +222,9 @@ func TestClusterSize(t *testing.T) {
 		{"127.0.0.1:6222", []string{"127.0.0.1:6222", "127.0.0.1:6223", "127.0.0.1:6224"}, 3},
 		{"127.0.0.1:6222", []string{"nats-route://127.0.0.1:6223", "nats-route://u:p@127.0.0.1:6224"}, 3},
 		{"127.0.0.1:6222", []string{"nats-route://u:p@127.0.0.1:6222"}, 1},
+		// Listening on every address: this machine's addresses are itself.
+		{"0.0.0.0:6222", []string{"127.0.0.1:6222", "10.255.255.1:6222", "10.255.255.2:6222"}, 3},
+		{"0.0.0.0:6222", []string{"localhost:6222", "127.0.0.1:6223"}, 2},
 	} {
 		if got := clusterSize(NATSConfig{Listen: c.listen, Routes: c.routes}); got != c.want {
 			t.Errorf("clusterSize(%s, %v) = %d, want %d", c.listen, c.routes, got, c.want)
