@@ -74,13 +74,9 @@ func (t *coreTerm) gatherLeaders() {
 		return
 	}
 	req, _ := json.Marshal(map[string]any{"placement": map[string]string{"preferred": here}})
-	for _, st := range append([]string{"KV_" + m.cfg.Prefix + "_lease"}, m.cfg.Streams...) {
-		select {
-		case <-t.stop:
-			return
-		default:
-		}
-		msg, err := m.nc.Request("$JS.API.STREAM.LEADER.STEPDOWN."+st, req, 2*time.Second)
+	streams := append([]string{"KV_" + m.cfg.Prefix + "_lease"}, m.cfg.Streams...)
+	for _, st := range streams {
+		msg, err := m.nc.Request("$JS.API.STREAM.LEADER.STEPDOWN."+st, req, time.Second)
 		if err != nil {
 			m.log.Debug("move stream leader", "stream", st, "err", err)
 			continue
@@ -91,16 +87,22 @@ func (t *coreTerm) gatherLeaders() {
 		if json.Unmarshal(msg.Data, &res) == nil && res.Error != nil {
 			m.log.Debug("move stream leader", "stream", st, "err", res.Error.Description) // e.g. already the leader
 		}
-		t.awaitLeader(st, here)
+	}
+	// The step-downs answer before the elections: wait for them, but not
+	// long — a core that serves a little late is better than none.
+	deadline := time.Now().Add(3 * time.Second)
+	for _, st := range streams {
+		if !t.awaitLeader(st, here, deadline) {
+			m.log.Info("stream leader not moved to the core's server", "stream", st)
+		}
 	}
 }
 
-// awaitLeader waits, up to a few seconds, until JetStream reports the
-// stream led from server here: the step-down answers before the election.
-func (t *coreTerm) awaitLeader(stream, here string) {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+// awaitLeader waits until JetStream reports the stream led from server
+// here, or the deadline.
+func (t *coreTerm) awaitLeader(stream, here string, deadline time.Time) bool {
+	for {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		info, err := t.m.js.Stream(ctx, stream)
 		leader := ""
 		if err == nil {
@@ -110,15 +112,17 @@ func (t *coreTerm) awaitLeader(stream, here string) {
 		}
 		cancel()
 		if leader == here {
-			return
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
 		}
 		select {
 		case <-t.stop:
-			return
+			return false
 		case <-time.After(50 * time.Millisecond): // JetStream has no event for a new leader
 		}
 	}
-	t.m.log.Info("stream leader not moved to the core's server", "stream", stream)
 }
 
 // beat announces the core to the edges and drops edges gone silent.
