@@ -227,9 +227,10 @@ func (c *client) login(o *options, account string) (time.Duration, error) {
 
 // dialers spreads connections over source addresses 127.0.0.1, .2, … so
 // that no address carries more than perAddr of them (the server caps
-// connections per source address, 1,000 by default).
+// connections per source address, 1,000 by default), and over the servers:
+// connection i goes to urls[i mod len(urls)].
 type dialers struct {
-	url  string
+	urls []string
 	list []*websocket.Dialer
 	per  int
 }
@@ -247,35 +248,43 @@ func newDialer(local net.Addr, readBuf int) *websocket.Dialer {
 	}
 }
 
-// newDialers prepares dialers for n connections. readBuf is the size of
-// each connection's socket read buffer: a busy connection reads a packed
-// message (up to 32 KiB) in one system call when it is that large; an idle
-// one needs little.
-func newDialers(server string, n, perAddr, readBuf int) (*dialers, error) {
-	u, err := url.Parse(server)
-	if err != nil {
-		return nil, fmt.Errorf("--server: %w", err)
-	}
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return nil, fmt.Errorf("--server %q: want ws:// or wss://", server)
+// newDialers prepares dialers for n connections to servers. readBuf is the
+// size of each connection's socket read buffer: a busy connection reads a
+// packed message (up to 32 KiB) in one system call when it is that large;
+// an idle one needs little.
+func newDialers(servers []string, n, perAddr, readBuf int) (*dialers, error) {
+	if len(servers) == 0 {
+		return nil, errors.New("--server: no URL")
 	}
 	if perAddr <= 0 {
 		perAddr = 900
 	}
-	d := &dialers{url: server, per: perAddr}
+	d := &dialers{urls: servers, per: perAddr}
 	addrs := (n + perAddr - 1) / perAddr
+	for _, server := range servers {
+		u, err := url.Parse(server)
+		if err != nil {
+			return nil, fmt.Errorf("--server: %w", err)
+		}
+		if u.Scheme != "ws" && u.Scheme != "wss" {
+			return nil, fmt.Errorf("--server %q: want ws:// or wss://", server)
+		}
+		if addrs <= 1 {
+			continue
+		}
+		host := u.Hostname()
+		ip := net.ParseIP(host)
+		if host == "localhost" {
+			ip = net.IPv4(127, 0, 0, 1)
+		}
+		if ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("%d connections need %d source addresses of %d connections each (--per-addr), "+
+				"which only works for a server on 127.0.0.x; raise --per-addr and the server's --max-conns-per-addr", n, addrs, perAddr)
+		}
+	}
 	if addrs <= 1 {
 		d.list = []*websocket.Dialer{newDialer(nil, readBuf)}
 		return d, nil
-	}
-	host := u.Hostname()
-	ip := net.ParseIP(host)
-	if host == "localhost" {
-		ip = net.IPv4(127, 0, 0, 1)
-	}
-	if ip == nil || ip.To4() == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("%d connections need %d source addresses of %d connections each (--per-addr), "+
-			"which only works for a server on 127.0.0.x; raise --per-addr and the server's --max-conns-per-addr", n, addrs, perAddr)
 	}
 	if addrs > 250*256 {
 		return nil, fmt.Errorf("%d connections are too many for 127.0.0.0/8 at %d per address", n, perAddr)
@@ -289,10 +298,13 @@ func newDialers(server string, n, perAddr, readBuf int) (*dialers, error) {
 	return d, nil
 }
 
-// dial opens connection i from source address i/perAddr.
+// server is the URL connection i goes to.
+func (d *dialers) server(i int) string { return d.urls[i%len(d.urls)] }
+
+// dial opens connection i from source address i/perAddr to server(i).
 func (d *dialers) dial(ctx context.Context, i int) (*client, error) {
 	k := (i / d.per) % len(d.list)
-	ws, resp, err := d.list[k].DialContext(ctx, d.url, nil)
+	ws, resp, err := d.list[k].DialContext(ctx, d.server(i), nil)
 	if err != nil {
 		if resp != nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))

@@ -59,15 +59,15 @@ type publisher struct {
 }
 
 func runFanout(ctx context.Context, o *options) (*Result, error) {
-	d, err := newDialers(o.server, o.conns, o.perAddr, o.readBuf)
+	d, err := newDialers(o.servers, o.conns, o.perAddr, o.readBuf)
 	if err != nil {
 		return nil, err
 	}
-	m, err := startMeter(o.server)
+	m, err := startMeter(o.scraped())
 	if err != nil {
 		return nil, err
 	}
-	defer m.sc.finish()
+	defer m.finish()
 	f := &fanout{o: o}
 	conns := make([]*client, o.conns)
 	setupStart := time.Now()
@@ -195,6 +195,11 @@ func runFanout(ctx context.Context, o *options) (*Result, error) {
 	}
 	shutdownAll(conns, lastWords, &f.readers, 5*time.Second)
 	r.fill(o, m, setup, d.addrs(), &f.errs, r.Delivered)
+	if len(r.Nodes) > 1 {
+		for i := range f.pubs {
+			r.PubServers = append(r.PubServers, d.server(i))
+		}
+	}
 	r.countMessages(conns)
 	return r, ctx.Err()
 }

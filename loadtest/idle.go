@@ -29,15 +29,15 @@ func (m *idleMember) end() error { return nil }
 // runIdle logs --conns members into one channel and lets them heartbeat
 // for --duration: server memory per session and idle CPU.
 func runIdle(ctx context.Context, o *options) (*Result, error) {
-	d, err := newDialers(o.server, o.conns, o.perAddr, 2048)
+	d, err := newDialers(o.servers, o.conns, o.perAddr, 2048)
 	if err != nil {
 		return nil, err
 	}
-	m, err := startMeter(o.server)
+	m, err := startMeter(o.scraped())
 	if err != nil {
 		return nil, err
 	}
-	defer m.sc.finish()
+	defer m.finish()
 	conns := make([]*client, o.conns)
 	o.logf("connecting %d idle members to %s, channel %s…", o.conns, o.server, o.channel)
 	setupStart := time.Now()
@@ -82,8 +82,8 @@ func runIdle(ctx context.Context, o *options) (*Result, error) {
 	r.fill(o, m, setup, d.addrs(), &errs, 0)
 	if s := r.ServerFig; s.Scraped && o.conns > 0 {
 		r.MemPerSession = (s.RSSAfter - s.RSSBefore) / float64(o.conns)
-		r.HeapPerSess = (s.HeapAfter - m.s0.get("go_memstats_heap_inuse_bytes")) / float64(o.conns)
-		r.StackPerSess = (s.StackAfter - m.s0.get("go_memstats_stack_inuse_bytes")) / float64(o.conns)
+		r.HeapPerSess = (s.HeapAfter - sum(m.s0).get("go_memstats_heap_inuse_bytes")) / float64(o.conns)
+		r.StackPerSess = (s.StackAfter - sum(m.s0).get("go_memstats_stack_inuse_bytes")) / float64(o.conns)
 	}
 	return r, ctx.Err()
 }

@@ -5,9 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +19,8 @@ import (
 
 	"github.com/xinling/xinling/sdk/wire"
 	"github.com/xinling/xinling/server"
+	"github.com/xinling/xinling/server/cluster"
+	"github.com/xinling/xinling/server/store"
 )
 
 // Every loop of the tool stops by itself and every connection closes: no
@@ -24,7 +30,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // startServer runs a real xinling server in process, its limits out of the way.
 func startServer(t *testing.T) string {
 	t.Helper()
-	n := server.New(server.Config{UserRate: 1 << 30, ChannelRate: 1 << 30, RequestRate: 1 << 30, LoginRate: 1 << 30})
+	n := server.New(benchLimits())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +48,102 @@ func startServer(t *testing.T) string {
 		}
 	})
 	return "ws://" + l.Addr().String() + "/ws"
+}
+
+// benchLimits are a server's limits out of the benchmark's way.
+func benchLimits() server.Config {
+	return server.Config{UserRate: 1 << 30, ChannelRate: 1 << 30, RequestRate: 1 << 30, LoginRate: 1 << 30}
+}
+
+// startCluster runs a three-node cluster in process (three embedded NATS
+// servers, one member each: one core, two edges) and returns the members'
+// WebSocket URLs and the index of the core. Every /metrics is the same
+// process's, so the summed CPU and RSS count it three times: only the
+// mechanics are tested here.
+func startCluster(t *testing.T) ([]string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ns, err := cluster.LocalCluster(ctx, 3, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		members []*cluster.Member
+		stores  []store.Store
+		served  []chan error
+		urls    []string
+	)
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		for i, m := range members {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := m.Shutdown(sctx); err != nil {
+					t.Errorf("shutdown %d: %v", i, err)
+				}
+				if err := <-served[i]; err != nil {
+					t.Errorf("serve %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, st := range stores {
+			_ = st.Close()
+		}
+		for _, n := range ns {
+			n.Close()
+		}
+	})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for i := range ns {
+		st, err := store.NATS(ns[i].JS, store.NATSOptions{Replicas: 3, Prefix: "X"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores = append(stores, st)
+		cfg := benchLimits()
+		cfg.Store = st
+		m, err := cluster.Start(ctx, cluster.Config{NATS: ns[i], Server: cfg, NodeID: fmt.Sprintf("node%d", i+1),
+			Replicas: 3, LeaseTTL: 1500 * time.Millisecond, NodeTimeout: 1500 * time.Millisecond, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			_ = m.Shutdown(ctx)
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- m.Serve(l) }()
+		members, served = append(members, m), append(served, done)
+		urls = append(urls, "ws://"+l.Addr().String()+"/ws")
+	}
+	// Wait for a core that every member follows.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		core := -1
+		for i, m := range members {
+			if m.IsCore() {
+				core = i
+			}
+		}
+		if core >= 0 {
+			all := true
+			for _, m := range members {
+				all = all && m.Following() == members[core].ID()
+			}
+			if all {
+				return urls, core
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no core within 20 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the members' roles; deadline above
+	}
 }
 
 // startRaw runs the baseline broadcast server in process.
@@ -139,6 +241,120 @@ func TestFanout(t *testing.T) {
 	}
 	if r.ServerUSPer <= 0 {
 		t.Errorf("no server CPU per delivery")
+	}
+}
+
+// checkNodes asserts a run on several servers reported each one: conns
+// connections spread round robin, the core among them.
+func checkNodes(t *testing.T, r *Result, urls []string, core, conns int) {
+	t.Helper()
+	if len(r.Nodes) != len(urls) {
+		t.Fatalf("%d nodes reported, want %d", len(r.Nodes), len(urls))
+	}
+	total := 0
+	var cpu float64
+	for i, n := range r.Nodes {
+		if n.Server != urls[i] {
+			t.Errorf("node %d is %s, want %s", i, n.Server, urls[i])
+		}
+		if want := map[bool]string{true: "core", false: "edge"}[i == core]; n.Role != want {
+			t.Errorf("node %d is %q, want %q", i, n.Role, want)
+		}
+		if !n.Scraped || n.RSSPeak <= 0 {
+			t.Errorf("node %d not scraped: %s", i, n.ScrapeErr)
+		}
+		total += n.Conns
+		cpu += n.CPU
+	}
+	if total != conns {
+		t.Errorf("%d connections over the nodes, want %d", total, conns)
+	}
+	if d := r.ServerFig.CPU - cpu; d < -1e-9 || d > 1e-9 {
+		t.Errorf("server CPU %v is not the nodes' sum %v", r.ServerFig.CPU, cpu)
+	}
+	if r.Server != strings.Join(urls, ",") {
+		t.Errorf("server %q", r.Server)
+	}
+}
+
+// TestCluster runs the scenarios against the three nodes of a cluster at
+// once: connection i goes to node i mod 3, so channel members and the two
+// sides of a pair sit on different nodes and most frames cross the relay.
+func TestCluster(t *testing.T) {
+	urls, core := startCluster(t)
+	servers := strings.Join(urls, ",")
+	t.Run("fanout", func(t *testing.T) {
+		o := opts(t, "fanout", "--server", servers, "--conns", "30", "--pubs", "2", "--window", "16", "--duration", "1s")
+		r := runOK(t, o)
+		checkDelivery(t, r)
+		checkNodes(t, r, urls, core, 30)
+		if want := urls[:2]; strings.Join(r.PubServers, ",") != strings.Join(want, ",") {
+			t.Errorf("publishers on %v, want %v", r.PubServers, want)
+		}
+		if d := r.ServerFig.Counters["xinling_channel_deliveries_total"]; d != float64(r.Delivered) {
+			t.Errorf("the nodes counted %v deliveries, the members %d", d, r.Delivered)
+		}
+		if d := r.Nodes[core].Counters["xinling_channel_deliveries_total"]; d != float64(r.Delivered) {
+			t.Errorf("the core counted %v deliveries, the members %d", d, r.Delivered)
+		}
+		var out bytes.Buffer
+		r.print(&out)
+		for _, want := range []string{"3 servers ", "node 1 ", "node 3 ", "publishers   0 on node 1", "1 on node 2"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("report lacks %q", want)
+			}
+		}
+	})
+	t.Run("p2p", func(t *testing.T) {
+		o := opts(t, "p2p", "--server", servers, "--conns", "15", "--window", "4", "--duration", "700ms")
+		r := runOK(t, o)
+		checkDelivery(t, r)
+		checkNodes(t, r, urls, core, 30)
+	})
+	t.Run("core only", func(t *testing.T) {
+		var others []string
+		for i, u := range urls {
+			if i != core {
+				others = append(others, u)
+			}
+		}
+		o := opts(t, "fanout", "--server", urls[core], "--scrape", strings.Join(others, ","), "--conns", "20", "--duration", "500ms")
+		r := runOK(t, o)
+		checkDelivery(t, r)
+		if len(r.Nodes) != 3 || r.Nodes[0].Server != urls[core] || r.Nodes[0].Role != "core" || r.Nodes[0].Conns != 20 ||
+			r.Nodes[1].Conns != 0 || r.Nodes[2].Conns != 0 || r.Nodes[1].Role != "edge" {
+			t.Fatalf("nodes %+v", r.Nodes)
+		}
+		if len(r.PubServers) != 1 || r.PubServers[0] != urls[core] {
+			t.Errorf("publishers on %v", r.PubServers)
+		}
+	})
+	t.Run("logins", func(t *testing.T) {
+		o := opts(t, "logins", "--server", servers, "--conns", "30", "--window", "8")
+		r := runOK(t, o)
+		if r.Logins != 30 || r.Failures != 0 {
+			t.Fatalf("%d logins, %d failures", r.Logins, r.Failures)
+		}
+		checkNodes(t, r, urls, core, 30)
+	})
+}
+
+// A single server reports as it always did: no per-node figures.
+func TestOneServerNoNodes(t *testing.T) {
+	url := startServer(t)
+	o := opts(t, "fanout", "--server", url+" ,", "--conns", "5", "--duration", "200ms")
+	r := runOK(t, o)
+	if r.Nodes != nil || r.PubServers != nil || r.Server != url {
+		t.Fatalf("nodes %v, publishers %v, server %q", r.Nodes, r.PubServers, r.Server)
+	}
+	var out bytes.Buffer
+	r.print(&out)
+	if strings.Contains(out.String(), "node ") || !strings.Contains(out.String(), "\n  server       CPU ") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+	o = &options{scenario: "fanout", raw: true, server: "ws://a/,ws://b/"}
+	if err := o.defaults(map[string]bool{}); err == nil {
+		t.Fatal("--raw with two servers accepted")
 	}
 }
 

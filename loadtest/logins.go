@@ -16,15 +16,15 @@ import (
 // runLogins is a login storm: --conns connections, --window at a time,
 // each dial + upgrade + login (fresh account l<i>) + logout + close.
 func runLogins(ctx context.Context, o *options) (*Result, error) {
-	d, err := newDialers(o.server, o.conns, o.perAddr, 2048)
+	d, err := newDialers(o.servers, o.conns, o.perAddr, 2048)
 	if err != nil {
 		return nil, err
 	}
-	m, err := startMeter(o.server)
+	m, err := startMeter(o.scraped())
 	if err != nil {
 		return nil, err
 	}
-	defer m.sc.finish()
+	defer m.finish()
 	var (
 		lat   hist
 		errs  errLog

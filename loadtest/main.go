@@ -48,6 +48,11 @@ Scenarios:
 Every scenario reports the server's CPU seconds and peak resident memory
 (scraped from SERVER/metrics every 250 ms) and the tool's own CPU.
 
+--server may list the nodes of a cluster, comma-separated: connection i goes
+to URL i mod n (so a channel's members, and the two sides of a p2p pair, sit
+on different nodes; fanout's publishers are connections 0…P-1), and the server
+figures are the sums over every URL's /metrics, with each node's own below.
+
 The server must allow the load, e.g.:
   xinling serve --user-rate 1000000000 --channel-rate 1000000000 \
     --login-rate 1000000 --max-conns-per-addr 100000 --max-members 100000
@@ -58,7 +63,10 @@ Flags:
 // options are the command line.
 type options struct {
 	scenario string
-	server   string
+	server   string   // as given: one URL, or several separated by commas
+	servers  []string // the URLs; connection i goes to servers[i mod len]
+	scrape   string   // more servers whose /metrics count, with no connection to them
+	scrapes  []string
 	conns    int
 	pubs     int
 	rate     float64
@@ -155,7 +163,10 @@ func Main(args []string, stdout, stderr io.Writer) error {
 func newFlags(o *options, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&o.server, "server", "", "server WebSocket URL (default ws://127.0.0.1:9470/ws; with --raw ws://127.0.0.1:9480/)")
+	fs.StringVar(&o.server, "server", "", "server WebSocket URL (default ws://127.0.0.1:9470/ws; with --raw ws://127.0.0.1:9480/); several, comma-separated, "+
+		"for the nodes of a cluster: connection i goes to URL i mod n, and the server figures are summed over every URL's /metrics")
+	fs.StringVar(&o.scrape, "scrape", "", "more servers (comma-separated URLs) whose /metrics are scraped and added to the server figures, with no connection to them: "+
+		"a cluster's other nodes when every client is on one")
 	fs.IntVar(&o.conns, "conns", 0, "fanout/idle: members; p2p: pairs; logins: logins (default 1000; idle and logins 10000)")
 	fs.IntVar(&o.pubs, "pubs", 1, "fanout: publishers (members 0…P-1)")
 	fs.Float64Var(&o.rate, "rate", 0, "fanout/p2p: messages per second in total (0: as fast as the window allows)")
@@ -194,6 +205,14 @@ func (o *options) defaults(set map[string]bool) error {
 		if o.raw {
 			o.server = "ws://127.0.0.1:9480/"
 		}
+	}
+	o.servers, o.scrapes = splitURLs(o.server), splitURLs(o.scrape)
+	if len(o.servers) == 0 {
+		return fmt.Errorf("bench: --server %q: no URL", o.server)
+	}
+	o.server = strings.Join(o.servers, ",")
+	if o.raw && len(o.servers) > 1 {
+		return errors.New("bench: --raw takes one server (raw servers do not relay to each other)")
 	}
 	if o.conns <= 0 {
 		o.conns = 1000
@@ -238,6 +257,23 @@ func (o *options) defaults(set map[string]bool) error {
 	return nil
 }
 
+// splitURLs splits a comma-separated list.
+func splitURLs(s string) []string {
+	var out []string
+	for _, u := range strings.Split(s, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// scraped is every server whose /metrics make the server figures: those
+// connected to, then those only scraped.
+func (o *options) scraped() []string {
+	return append(append([]string(nil), o.servers...), o.scrapes...)
+}
+
 // run runs one load scenario.
 func run(ctx context.Context, o *options) (*Result, error) {
 	switch o.scenario {
@@ -258,43 +294,105 @@ func run(ctx context.Context, o *options) (*Result, error) {
 // meter brackets a run with scrapes of the server and readings of this
 // process's CPU: at the start (before any connection), at the start of the
 // measured phase, and at its end; in between it samples the server every
-// 250 ms for the peak resident memory.
+// 250 ms for the peak resident memory. With several servers (the nodes of a
+// cluster) it scrapes them all together and sums their figures.
 type meter struct {
-	sc         *scraper
-	s0, s1, s2 sample
+	nodes      []*scraper
+	s0, s1, s2 []sample // per node
 	u0, u1, u2 usage
 	t0, t1, t2 time.Time
 	b1, b2     time.Duration // machine busy time
 	bOK        bool
+
+	mu      sync.Mutex
+	peakSum float64 // the highest sum of the nodes' RSS scraped together
+	stop    chan struct{}
+	done    chan struct{}
 }
 
-func startMeter(server string) (*meter, error) {
-	sc, err := newScraper(server)
-	if err != nil {
-		return nil, err
+func startMeter(servers []string) (*meter, error) {
+	m := &meter{}
+	for _, server := range servers {
+		sc, err := newScraper(server)
+		if err != nil {
+			return nil, err
+		}
+		m.nodes = append(m.nodes, sc)
 	}
-	m := &meter{sc: sc}
-	m.s0, m.u0, m.t0 = sc.scrape(), selfUsage(), time.Now()
-	sc.start()
+	m.s0, m.u0, m.t0 = m.scrape(), selfUsage(), time.Now()
+	m.stop, m.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(m.done)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-m.stop:
+				return
+			case <-t.C:
+				m.scrape()
+			}
+		}
+	}()
 	return m, nil
+}
+
+// scrape reads every node's metrics, concurrently so that the samples are
+// of about the same moment.
+func (m *meter) scrape() []sample {
+	out := make([]sample, len(m.nodes))
+	if len(m.nodes) == 1 {
+		out[0] = m.nodes[0].scrape()
+	} else {
+		var wg sync.WaitGroup
+		for i, sc := range m.nodes {
+			wg.Add(1)
+			go func() { defer wg.Done(); out[i] = sc.scrape() }()
+		}
+		wg.Wait()
+	}
+	all, sum := true, 0.0
+	for _, s := range out {
+		all = all && s.ok
+		sum += s.rss()
+	}
+	if all {
+		m.mu.Lock()
+		m.peakSum = max(m.peakSum, sum)
+		m.mu.Unlock()
+	}
+	return out
 }
 
 // mark starts the measured phase.
 func (m *meter) mark() {
-	m.s1, m.u1, m.t1 = m.sc.scrape(), selfUsage(), time.Now()
+	m.s1, m.u1, m.t1 = m.scrape(), selfUsage(), time.Now()
 	m.b1, m.bOK = machineBusy()
 }
 
 // end ends the measured phase.
 func (m *meter) end() {
-	m.s2, m.u2, m.t2 = m.sc.scrape(), selfUsage(), time.Now()
+	m.s2, m.u2, m.t2 = m.scrape(), selfUsage(), time.Now()
 	var ok bool
 	m.b2, ok = machineBusy()
 	m.bOK = m.bOK && ok
-	m.sc.finish()
+	m.finish()
 }
 
-// ServerFigures are the server's process figures over a run.
+// finish stops the sampler and releases the HTTP connections.
+func (m *meter) finish() {
+	if m.stop != nil {
+		close(m.stop)
+		<-m.done
+		m.stop = nil
+	}
+	for _, sc := range m.nodes {
+		sc.close()
+	}
+}
+
+// ServerFigures are the server's process figures over a run (with several
+// servers, their sums).
 type ServerFigures struct {
 	Scraped    bool    `json:"scraped"`
 	ScrapeErr  string  `json:"scrape_error,omitempty"`
@@ -317,6 +415,25 @@ type ServerFigures struct {
 	Counters map[string]float64 `json:"counters,omitempty"`
 }
 
+// NodeFigures are one server's share when the run had several.
+type NodeFigures struct {
+	Server      string  `json:"server"`
+	Role        string  `json:"role,omitempty"` // core or edge, from xinling_cluster_is_core
+	Conns       int     `json:"conns"`          // the tool's connections to it
+	Scraped     bool    `json:"scraped"`
+	ScrapeErr   string  `json:"scrape_error,omitempty"`
+	SetupCPU    float64 `json:"setup_cpu_s"`
+	CPU         float64 `json:"cpu_s"`
+	Cores       float64 `json:"cores"`
+	RSSBefore   float64 `json:"rss_before_bytes"`
+	RSSPeak     float64 `json:"rss_peak_bytes"`
+	RSSAfter    float64 `json:"rss_after_bytes"`
+	Goroutines  float64 `json:"goroutines_after"`
+	ServerUSPer float64 `json:"us_per_delivery,omitempty"` // its CPU per delivery of the whole run
+	// Counter increments in the measured phase.
+	Counters map[string]float64 `json:"counters,omitempty"`
+}
+
 // ToolFigures are this process's own costs.
 type ToolFigures struct {
 	SetupCPU float64 `json:"setup_cpu_s"`
@@ -325,35 +442,71 @@ type ToolFigures struct {
 	MaxRSS   int64   `json:"max_rss_bytes"`
 }
 
-func (m *meter) figures() (ServerFigures, ToolFigures) {
+// serverFigures are the figures of one node's samples, or of their sums.
+func serverFigures(s0, s1, s2 sample, peak, wall float64) ServerFigures {
 	var s ServerFigures
-	s.Scraped = m.s0.ok && m.s1.ok && m.s2.ok
-	if err := m.sc.err(); err != nil {
-		s.ScrapeErr = err.Error()
-	}
-	wall := m.t2.Sub(m.t1).Seconds()
-	if m.s1.ok && m.s2.ok {
-		s.CPU = m.s2.cpu() - m.s1.cpu()
+	s.Scraped = s0.ok && s1.ok && s2.ok
+	if s1.ok && s2.ok {
+		s.CPU = s2.cpu() - s1.cpu()
 		if wall > 0 {
 			s.Cores = s.CPU / wall
 		}
 		s.Counters = map[string]float64{}
 		for name := range scraped {
 			if strings.HasSuffix(name, "_total") && !strings.HasPrefix(name, "process_") {
-				if v2, ok := m.s2.m[name]; ok {
-					s.Counters[name] = v2 - m.s1.m[name]
+				if v2, ok := s2.m[name]; ok {
+					s.Counters[name] = v2 - s1.m[name]
 				}
 			}
 		}
 	}
-	if m.s0.ok && m.s1.ok {
-		s.SetupCPU = m.s1.cpu() - m.s0.cpu()
+	if s0.ok && s1.ok {
+		s.SetupCPU = s1.cpu() - s0.cpu()
 	}
-	s.RSSBefore, s.RSSSetup, s.RSSAfter = m.s0.rss(), m.s1.rss(), m.s2.rss()
-	s.RSSPeak = m.sc.peak()
-	s.HeapAfter = m.s2.get("go_memstats_heap_inuse_bytes")
-	s.StackAfter = m.s2.get("go_memstats_stack_inuse_bytes")
-	s.Goroutines = m.s2.get("go_goroutines")
+	s.RSSBefore, s.RSSSetup, s.RSSAfter = s0.rss(), s1.rss(), s2.rss()
+	s.RSSPeak = peak
+	s.HeapAfter = s2.get("go_memstats_heap_inuse_bytes")
+	s.StackAfter = s2.get("go_memstats_stack_inuse_bytes")
+	s.Goroutines = s2.get("go_goroutines")
+	return s
+}
+
+// sum adds up the nodes' samples: ok when every node answered.
+func sum(ss []sample) sample {
+	out := sample{ok: len(ss) > 0, m: make(map[string]float64, len(scraped))}
+	for _, s := range ss {
+		out.ok = out.ok && s.ok
+		if out.t.IsZero() {
+			out.t = s.t
+		}
+		for k, v := range s.m {
+			out.m[k] += v
+		}
+	}
+	return out
+}
+
+func (m *meter) figures() (ServerFigures, ToolFigures) {
+	wall := m.t2.Sub(m.t1).Seconds()
+	var s ServerFigures
+	if len(m.nodes) == 1 {
+		s = serverFigures(m.s0[0], m.s1[0], m.s2[0], m.nodes[0].peak(), wall)
+		if err := m.nodes[0].err(); err != nil {
+			s.ScrapeErr = err.Error()
+		}
+	} else {
+		m.mu.Lock()
+		peak := m.peakSum
+		m.mu.Unlock()
+		s = serverFigures(sum(m.s0), sum(m.s1), sum(m.s2), peak, wall)
+		var errs []string
+		for _, sc := range m.nodes {
+			if err := sc.err(); err != nil {
+				errs = append(errs, sc.url+": "+err.Error())
+			}
+		}
+		s.ScrapeErr = strings.Join(errs, "; ")
+	}
 	t := ToolFigures{
 		SetupCPU: (m.u1.cpu - m.u0.cpu).Seconds(),
 		CPU:      (m.u2.cpu - m.u1.cpu).Seconds(),
@@ -370,6 +523,45 @@ func (m *meter) figures() (ServerFigures, ToolFigures) {
 		}
 	}
 	return s, t
+}
+
+// nodeFigures are each server's figures when there are several; conns
+// connections were spread round robin over the first connected of them.
+func (m *meter) nodeFigures(servers []string, connected, conns int) []NodeFigures {
+	if len(m.nodes) < 2 {
+		return nil
+	}
+	wall := m.t2.Sub(m.t1).Seconds()
+	out := make([]NodeFigures, len(m.nodes))
+	for i, sc := range m.nodes {
+		f := serverFigures(m.s0[i], m.s1[i], m.s2[i], sc.peak(), wall)
+		n := NodeFigures{
+			Server: servers[i], Scraped: f.Scraped,
+			SetupCPU: f.SetupCPU, CPU: f.CPU, Cores: f.Cores,
+			RSSBefore: f.RSSBefore, RSSPeak: f.RSSPeak, RSSAfter: f.RSSAfter,
+			Goroutines: f.Goroutines, Counters: f.Counters,
+		}
+		if i < connected {
+			n.Conns = conns / connected
+			if i < conns%connected {
+				n.Conns++
+			}
+		}
+		if err := sc.err(); err != nil {
+			n.ScrapeErr = err.Error()
+		}
+		if v, ok := m.s2[i].m["xinling_cluster_is_core"]; ok {
+			n.Role = "edge"
+			if v > 0 {
+				n.Role = "core"
+			}
+			if v1, ok := m.s1[i].m["xinling_cluster_is_core"]; ok && (v1 > 0) != (v > 0) {
+				n.Role = "changed" // the core moved during the run
+			}
+		}
+		out[i] = n
+	}
+	return out
 }
 
 // --- errors ----------------------------------------------------------------

@@ -33,6 +33,7 @@ var scraped = map[string]bool{
 	"xinling_logins_total":              true,
 	"xinling_login_failures_total":      true,
 	"xinling_connections_refused_total": true,
+	"xinling_cluster_is_core":           true,
 	"raw_connections":                   true,
 	"raw_slow_client_drops_total":       true,
 	"raw_messages_in_total":             true,
@@ -68,8 +69,8 @@ func metricsURL(server string) (string, error) {
 	return u.String(), nil
 }
 
-// scraper reads the server's process figures: before, during (every 250 ms,
-// for the peak resident memory) and after a phase.
+// scraper reads one server's process figures: before, during (every 250
+// ms, for the peak resident memory) and after a phase.
 type scraper struct {
 	url    string
 	client *http.Client
@@ -78,8 +79,6 @@ type scraper struct {
 	mu      sync.Mutex
 	peakRSS float64
 	lastErr error
-	stop    chan struct{}
-	done    chan struct{}
 }
 
 func newScraper(server string) (*scraper, error) {
@@ -148,33 +147,8 @@ func (s *scraper) setErr(err error) {
 	s.mu.Unlock()
 }
 
-// start samples every 250 ms until finish, for the peak.
-func (s *scraper) start() {
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-t.C:
-				s.scrape()
-			}
-		}
-	}()
-}
-
-// finish stops the sampler and releases the HTTP connection.
-func (s *scraper) finish() {
-	if s.stop != nil {
-		close(s.stop)
-		<-s.done
-		s.stop = nil
-	}
-	s.tr.CloseIdleConnections()
-}
+// close releases the HTTP connection.
+func (s *scraper) close() { s.tr.CloseIdleConnections() }
 
 func (s *scraper) peak() float64 {
 	s.mu.Lock()

@@ -61,15 +61,15 @@ type side struct {
 
 func runP2P(ctx context.Context, o *options) (*Result, error) {
 	n := 2 * o.conns
-	d, err := newDialers(o.server, n, o.perAddr, o.readBuf)
+	d, err := newDialers(o.servers, n, o.perAddr, o.readBuf)
 	if err != nil {
 		return nil, err
 	}
-	m, err := startMeter(o.server)
+	m, err := startMeter(o.scraped())
 	if err != nil {
 		return nil, err
 	}
-	defer m.sc.finish()
+	defer m.finish()
 	t := &p2p{o: o}
 	conns := make([]*client, n)
 	setupStart := time.Now()

@@ -51,8 +51,12 @@ type Result struct {
 	HeapPerSess   float64 `json:"heap_per_session_bytes,omitempty"`
 	StackPerSess  float64 `json:"stack_per_session_bytes,omitempty"`
 
-	ServerFig ServerFigures `json:"server_figures"`
+	ServerFig ServerFigures `json:"server_figures"`  // with several servers, their sums
+	Nodes     []NodeFigures `json:"nodes,omitempty"` // each server's own, when there are several
 	Tool      ToolFigures   `json:"tool"`
+	// fanout with several servers (connected or scraped): the server each
+	// publisher is connected to
+	PubServers []string `json:"publisher_servers,omitempty"`
 	// Server and tool CPU per delivery (fanout, p2p: one message to one
 	// member; logins: one login), in microseconds.
 	ServerUSPer float64 `json:"server_us_per_delivery,omitempty"`
@@ -126,6 +130,20 @@ func (r *Result) print(w io.Writer) {
 	case "idle":
 		p("%s: %d sessions in one channel, idle %s; server %s (%d source address(es))", head, r.Conns, dur(r.Elapsed), r.Server, r.Addrs)
 	}
+	if len(r.PubServers) > 0 {
+		parts := make([]string, len(r.PubServers))
+		for i, u := range r.PubServers {
+			node := 0
+			for k, n := range r.Nodes {
+				if n.Server == u {
+					node = k + 1
+					break
+				}
+			}
+			parts[i] = fmt.Sprintf("%d on node %d (%s)", i, node, u)
+		}
+		p("  publishers   %s", strings.Join(parts, ", "))
+	}
 	if r.Setup > 0 {
 		p("  setup        %s (server CPU %.2fs, tool CPU %.2fs)", dur(r.Setup), r.ServerFig.SetupCPU, r.Tool.SetupCPU)
 	}
@@ -184,8 +202,12 @@ func (r *Result) print(w io.Writer) {
 		case r.Scenario == "idle" && r.Conns > 0 && r.Elapsed > 0:
 			per = fmt.Sprintf(", %.2f µs per session per second", s.CPU*1e6/float64(r.Conns)/r.Elapsed.Seconds())
 		}
-		p("  server       CPU %.2fs (%.2f cores)%s; RSS %s before, %s at start, %s peak, %s after",
-			s.CPU, s.Cores, per, mib(s.RSSBefore), mib(s.RSSSetup), mib(s.RSSPeak), mib(s.RSSAfter))
+		label := "server      "
+		if len(r.Nodes) > 0 {
+			label = fmt.Sprintf("%-12s", fmt.Sprintf("%d servers", len(r.Nodes)))
+		}
+		p("  %s CPU %.2fs (%.2f cores)%s; RSS %s before, %s at start, %s peak, %s after",
+			label, s.CPU, s.Cores, per, mib(s.RSSBefore), mib(s.RSSSetup), mib(s.RSSPeak), mib(s.RSSAfter))
 		if len(s.Counters) > 0 {
 			names := make([]string, 0, len(s.Counters))
 			for k, v := range s.Counters {
@@ -205,6 +227,7 @@ func (r *Result) print(w io.Writer) {
 	} else {
 		p("  server       figures unavailable: %s", s.ScrapeErr)
 	}
+	r.printNodes(p)
 	per := ""
 	switch {
 	case r.Scenario == "logins" && r.ToolUSPer > 0:
@@ -226,6 +249,34 @@ func (r *Result) print(w io.Writer) {
 			first = first[:3]
 		}
 		p("  errors       %d, first: %s", r.Errors, strings.Join(first, "; "))
+	}
+}
+
+// printNodes prints each server's share of a run on several.
+func (r *Result) printNodes(p func(format string, args ...any)) {
+	for i, n := range r.Nodes {
+		role := ""
+		if n.Role != "" {
+			role = n.Role + ", "
+		}
+		if !n.Scraped {
+			p("  node %-7d %s (%s%d connections): figures unavailable: %s", i+1, n.Server, role, n.Conns, n.ScrapeErr)
+			continue
+		}
+		per := ""
+		if n.ServerUSPer > 0 {
+			unit := "delivery"
+			if r.Scenario == "logins" {
+				unit = "login"
+			}
+			per = fmt.Sprintf(", %.2f µs per %s", n.ServerUSPer, unit)
+		}
+		extra := ""
+		if d := n.Counters["xinling_channel_deliveries_total"]; d > 0 {
+			extra = fmt.Sprintf("; channel deliveries +%.0f", d)
+		}
+		p("  node %-7d %s (%s%d connections): CPU %.2fs (%.2f cores)%s, setup %.2fs; RSS %s before, %s peak%s",
+			i+1, n.Server, role, n.Conns, n.CPU, n.Cores, per, n.SetupCPU, mib(n.RSSBefore), mib(n.RSSPeak), extra)
 	}
 }
 
@@ -261,11 +312,21 @@ func (r *Result) fill(o *options, m *meter, setup time.Duration, addrs int, errs
 		r.Size = 0
 	}
 	r.ServerFig, r.Tool = m.figures()
+	conns := o.conns
+	if o.scenario == "p2p" {
+		conns = 2 * o.conns
+	}
+	r.Nodes = m.nodeFigures(o.scraped(), len(o.servers), conns)
 	if perUnit > 0 {
 		if r.ServerFig.Scraped {
 			r.ServerUSPer = r.ServerFig.CPU * 1e6 / float64(perUnit)
 		}
 		r.ToolUSPer = r.Tool.CPU * 1e6 / float64(perUnit)
+		for i := range r.Nodes {
+			if r.Nodes[i].Scraped {
+				r.Nodes[i].ServerUSPer = r.Nodes[i].CPU * 1e6 / float64(perUnit)
+			}
+		}
 	}
 	r.Errors, r.FirstErrors = errs.get()
 }
