@@ -39,6 +39,9 @@ type edgeState struct {
 
 func (m *Member) becomeCoreLocked(rev uint64) {
 	t := &coreTerm{m: m, rev: rev, term: rev, renewed: time.Now(), stop: make(chan struct{}), edges: make(map[string]*edgeState)}
+	if f, ok := m.cfg.Server.Store.(interface{ ForgetCache() }); ok {
+		f.ForgetCache() // another core may have written the store since this node last was one
+	}
 	t.node = server.New(m.serverConfig())
 	sub, err := m.nc.Subscribe(m.subject("in"), t.onEdge)
 	if err == nil {

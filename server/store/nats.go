@@ -78,6 +78,57 @@ type natsStore struct {
 
 	seed  maphash.Seed
 	locks [256]sync.Mutex // striped by (kind, app, name); see lock
+
+	// queues caches what Enqueue needs to know of each account's queue,
+	// kept exact by Enqueue and Dequeue. Valid while this process is the
+	// only writer (a cluster's core); ForgetCache drops it when that may
+	// have changed. An entry is read and written under its account's lock.
+	qmu    sync.Mutex
+	queues map[string]*queueState
+}
+
+// queueState is an account's queue as Enqueue sees it.
+type queueState struct {
+	bound int64 // the qmin bound
+	known bool  // bound is known (a qmin record exists or the queue was scanned)
+	count int   // messages queued; -1 unknown
+}
+
+// ForgetCache drops what the store remembers of the offline queues: another
+// process may have written them since (a cluster's core changed).
+func (s *natsStore) ForgetCache() {
+	s.qmu.Lock()
+	s.queues = nil
+	s.qmu.Unlock()
+}
+
+// queueState returns the cached state of the queue on subj (msubj: its
+// qmin record), reading the qmin record on a miss. The account's lock is held.
+func (s *natsStore) queueState(subj, msubj string) (*queueState, error) {
+	s.qmu.Lock()
+	st := s.queues[subj]
+	s.qmu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	bound, known, err := s.qmin(msubj)
+	if err != nil {
+		return nil, fmt.Errorf("read qmin: %w", err)
+	}
+	st = &queueState{bound: bound, known: known, count: -1}
+	s.qmu.Lock()
+	if s.queues == nil {
+		s.queues = make(map[string]*queueState)
+	}
+	s.queues[subj] = st
+	s.qmu.Unlock()
+	return st, nil
+}
+
+func (s *natsStore) dropQueueState(subj string) {
+	s.qmu.Lock()
+	delete(s.queues, subj)
+	s.qmu.Unlock()
 }
 
 // NATS returns a Store kept in JetStream streams, creating them or binding to
@@ -576,38 +627,47 @@ func (s *natsStore) Enqueue(app, account string, m Queued, max int, ttl time.Dur
 
 	// The qmin record holds a lower bound of the TS of every queued
 	// message, so that the queue is read only when something in it may be
-	// stale. No record means no bound is known.
-	old, known, err := s.qmin(msubj)
+	// stale. No record means no bound is known. The record and the count
+	// are cached: a message costs one publish here and one purge when
+	// acknowledged.
+	st, err := s.queueState(qsubj, msubj)
 	if err != nil {
-		return 0, fmt.Errorf("store: %s: read qmin: %w", op, err)
+		return 0, fmt.Errorf("store: %s: %w", op, err)
 	}
-	bound, count := old, -1
-	if expires && (!known || old < cut) {
-		if count, bound, err = s.dropStale(qsubj, cut); err != nil {
+	ok := false
+	defer func() {
+		if !ok {
+			s.dropQueueState(qsubj) // after a failure, read it afresh
+		}
+	}()
+	old := st.bound
+	if expires && (!st.known || st.bound < cut) {
+		if st.count, st.bound, err = s.dropStale(qsubj, cut); err != nil {
 			return 0, fmt.Errorf("store: %s: drop stale: %w", op, err)
 		}
-		known = true // exact now, math.MaxInt64 for an empty queue
+		st.known = true // exact now, math.MaxInt64 for an empty queue
 	}
 	if max > 0 {
-		if count < 0 {
-			if count, err = s.count(qsubj); err != nil {
+		if st.count < 0 {
+			if st.count, err = s.count(qsubj); err != nil {
 				return 0, fmt.Errorf("store: %s: count: %w", op, err)
 			}
 		}
-		if count >= max {
-			if known && bound != old && bound != math.MaxInt64 {
-				if err := s.setQMin(msubj, bound); err != nil {
+		if st.count >= max {
+			if st.known && st.bound != old && st.bound != math.MaxInt64 {
+				if err := s.setQMin(msubj, st.bound); err != nil {
 					return 0, fmt.Errorf("store: %s: write qmin: %w", op, err)
 				}
 			}
+			ok = true
 			return 0, ErrQueueFull
 		}
 	}
 	// Lower the bound before the message that needs it is stored.
-	if known {
-		bound = min(bound, m.TS)
-		if bound != old {
-			if err := s.setQMin(msubj, bound); err != nil {
+	if st.known {
+		st.bound = min(st.bound, m.TS)
+		if st.bound != old {
+			if err := s.setQMin(msubj, st.bound); err != nil {
 				return 0, fmt.Errorf("store: %s: write qmin: %w", op, err)
 			}
 		}
@@ -616,6 +676,10 @@ func (s *natsStore) Enqueue(app, account string, m Queued, max int, ttl time.Dur
 	if err != nil {
 		return 0, fmt.Errorf("store: %s: %w", op, err)
 	}
+	if st.count >= 0 {
+		st.count++
+	}
+	ok = true
 	return key, nil
 }
 
@@ -732,10 +796,52 @@ func (s *natsStore) Dequeue(app, account string, upTo uint64) error {
 	if upTo < math.MaxUint64 {
 		before = upTo + 1
 	}
-	if err := s.purge(s.queue, s.subject(kindQueue, app, account), before); err != nil {
+	subj := s.subject(kindQueue, app, account)
+	purged, err := s.purgeCount(s.queue, subj, before)
+	if err != nil {
+		s.dropQueueState(subj)
 		return fmt.Errorf("store: %s: %w", op, err)
 	}
+	s.qmu.Lock()
+	if st := s.queues[subj]; st != nil && st.count >= 0 {
+		st.count = max(0, st.count-int(purged))
+	}
+	s.qmu.Unlock()
 	return nil
+}
+
+// purgeCount purges like purge and returns how many messages went: the
+// stream API says so, the client library's Purge does not.
+func (s *natsStore) purgeCount(st jetstream.Stream, filter string, before uint64) (uint64, error) {
+	req := map[string]any{"filter": filter}
+	if before > 0 {
+		req["seq"] = before
+	}
+	b, _ := json.Marshal(req)
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	msg, err := s.js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.PURGE."+st.CachedInfo().Config.Name, b)
+	if err != nil {
+		return 0, err
+	}
+	var res struct {
+		Success bool   `json:"success"`
+		Purged  uint64 `json:"purged"`
+		Error   *struct {
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &res); err != nil {
+		return 0, fmt.Errorf("purge answer: %w", err)
+	}
+	if res.Error != nil || !res.Success {
+		desc := "not successful"
+		if res.Error != nil {
+			desc = res.Error.Description
+		}
+		return 0, fmt.Errorf("purge: %s", desc)
+	}
+	return res.Purged, nil
 }
 
 // ensureStream binds to the stream, creating it when absent. Several nodes

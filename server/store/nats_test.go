@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -412,5 +413,54 @@ func TestNATSCluster(t *testing.T) {
 	wantMap(t, "ChannelAttrs after failover", m, nil, map[string]string{"topic": "hi"})
 	if k := enqueue(t, b, "app", "bob", Queued{Msg: "after", TS: now}, 100, time.Hour); k <= keys[29] {
 		t.Fatalf("key after failover %d not above %d", k, keys[29])
+	}
+}
+
+// TestNATSQueueCacheForgotten: the queue's count is cached by the store
+// that writes it; when another store (a new core) has emptied the queue,
+// ForgetCache makes the first one see that, and until then it is only
+// stricter (it may say full, never lose a message).
+func TestNATSQueueCacheForgotten(t *testing.T) {
+	srv, _ := startNATS(t, t.TempDir())
+	js, _ := connectJS(t, srv)
+	a := openNATS(t, js, NATSOptions{})
+	b := openNATS(t, js, NATSOptions{})
+	const max = 3
+	var last uint64
+	for i := range max {
+		k, err := a.Enqueue("app", "bob", Queued{From: "alice", Msg: fmt.Sprint(i), TS: time.Now().UnixMilli()}, max, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = k
+	}
+	if _, err := a.Enqueue("app", "bob", Queued{Msg: "over", TS: time.Now().UnixMilli()}, max, time.Hour); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("enqueue past max: %v, want ErrQueueFull", err)
+	}
+	if err := b.Dequeue("app", "bob", last); err != nil {
+		t.Fatal(err)
+	}
+	a.(interface{ ForgetCache() }).ForgetCache()
+	if _, err := a.Enqueue("app", "bob", Queued{Msg: "room again", TS: time.Now().UnixMilli()}, max, time.Hour); err != nil {
+		t.Fatalf("enqueue after the other store emptied the queue: %v", err)
+	}
+	// Dequeue keeps the count exact: two more fit, then it is full.
+	for i := range 2 {
+		if _, err := a.Enqueue("app", "bob", Queued{Msg: fmt.Sprint("more", i), TS: time.Now().UnixMilli()}, max, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Enqueue("app", "bob", Queued{Msg: "over", TS: time.Now().UnixMilli()}, max, time.Hour); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("enqueue past max: %v, want ErrQueueFull", err)
+	}
+	q, err := a.Queue("app", "bob", time.Hour)
+	if err != nil || len(q) != max {
+		t.Fatalf("queue: %d messages, %v; want %d", len(q), err, max)
+	}
+	if err := a.Dequeue("app", "bob", q[0].Key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Enqueue("app", "bob", Queued{Msg: "one freed", TS: time.Now().UnixMilli()}, max, time.Hour); err != nil {
+		t.Fatalf("enqueue after a dequeue freed one: %v", err)
 	}
 }
