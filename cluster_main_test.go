@@ -85,13 +85,7 @@ func connectCluster(t *testing.T, procs []*serveProc, first int, account string)
 	for k := range procs {
 		urls = append(urls, "ws://"+procs[(first+k)%len(procs)].addr)
 	}
-	c := sdk.NewInstance("app", sdk.WithServers(urls...), sdk.WithReconnectWindow(time.Minute))
-	ev := newEvents()
-	c.CallbackSet(ev)
-	t.Cleanup(c.Destroy)
-	c.Login("app", account, "", 0, "")
-	ev.waitFor(t, account+" login", func() bool { return ev.has("login") })
-	return c, ev
+	return connectURLs(t, account, urls...)
 }
 
 // TestServeClusterSIGKILLCore: three real processes; the core is killed

@@ -189,7 +189,13 @@ func (e *events) has(s string) bool {
 
 func connect(t *testing.T, addr, account string) (*sdk.Client, *events) {
 	t.Helper()
-	c := sdk.NewInstance("app", sdk.WithServer("ws://"+addr), sdk.WithReconnectWindow(time.Minute))
+	return connectURLs(t, account, "ws://"+addr)
+}
+
+// connectURLs logs account in with the SDK given those server URLs.
+func connectURLs(t *testing.T, account string, urls ...string) (*sdk.Client, *events) {
+	t.Helper()
+	c := sdk.NewInstance("app", sdk.WithServers(urls...), sdk.WithReconnectWindow(time.Minute))
 	ev := newEvents()
 	c.CallbackSet(ev)
 	t.Cleanup(c.Destroy)
