@@ -2,9 +2,9 @@ package server
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"time"
 
 	"github.com/xinling/xinling/server/gateway"
 	"github.com/xinling/xinling/server/store"
