@@ -265,6 +265,10 @@ func (m *Member) Shutdown(ctx context.Context) error {
 		m.mu.Lock()
 		close(m.stop)
 		if t := m.core.Load(); t != nil {
+			// Stop taking the edges' messages before another node can take
+			// the lease and subscribe too: no message is handled twice.
+			_ = t.sub.Unsubscribe()
+			_ = m.nc.Flush()
 			dctx, cancel := context.WithTimeout(ctx, time.Second)
 			if derr := m.kv.Delete(dctx, leaseKey, jetstream.LastRevision(t.rev)); derr != nil {
 				m.log.Debug("release lease", "err", derr)
