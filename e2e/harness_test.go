@@ -38,11 +38,22 @@ func TestMain(m *testing.M) {
 // waitFor bounds every wait for a callback. A cluster makes every durable
 // write a replicated JetStream write, and the race detector on two cores
 // slows those most: its suite waits longer.
-var waitFor = map[bool]time.Duration{false: 5 * time.Second, true: 20 * time.Second}[clusterSize > 0]
+func waitFor() time.Duration {
+	if clusterSize() > 0 {
+		return 20 * time.Second
+	}
+	return 5 * time.Second
+}
 
 // clusterSize, from XINLING_E2E_CLUSTER, runs every test against that many
 // nodes clustered over NATS (clients spread over them) instead of one node.
-var clusterSize, _ = strconv.Atoi(os.Getenv("XINLING_E2E_CLUSTER"))
+// It is read while tests run, not at package init: only then does go test
+// record the variable in its cache key, so a clustered run never reuses a
+// single node's result.
+func clusterSize() int {
+	n, _ := strconv.Atoi(os.Getenv("XINLING_E2E_CLUSTER"))
+	return n
+}
 
 // srv is a server on a loopback port that a test can stop and start again
 // on the same address and store directory; in cluster mode, the members of
@@ -65,12 +76,12 @@ type srv struct {
 
 func startServer(t testing.TB, cfg server.Config) *srv {
 	t.Helper()
-	return startCluster(t, cfg, clusterSize, false)
+	return startCluster(t, cfg, clusterSize(), false)
 }
 
 func startDurable(t testing.TB, cfg server.Config) *srv {
 	t.Helper()
-	return startCluster(t, cfg, clusterSize, true)
+	return startCluster(t, cfg, clusterSize(), true)
 }
 
 // startCluster starts n members of one cluster (n 0: a plain node).
@@ -217,7 +228,7 @@ func (r *rec) add(name string, args ...any) {
 // everything up to it, or fails the test after the deadline.
 func (r *rec) wait(t testing.TB, prefix string) ev {
 	t.Helper()
-	return r.waitWithin(t, prefix, waitFor)
+	return r.waitWithin(t, prefix, waitFor())
 }
 
 // waitWithin is wait with its own deadline.
@@ -248,7 +259,7 @@ func (r *rec) waitWithin(t testing.TB, prefix string, d time.Duration) ev {
 // in order, and consumes them.
 func (r *rec) expect(t testing.TB, want ...ev) {
 	t.Helper()
-	deadline := time.After(waitFor)
+	deadline := time.After(waitFor())
 	for {
 		r.mu.Lock()
 		var got []ev

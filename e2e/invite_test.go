@@ -286,7 +286,7 @@ func TestCallOutcomesProperty(t *testing.T) {
 	finalCallee := []string{"OnInviteEndByPeer(", "OnInviteEndByMyself("}
 	for i := range calls {
 		ch := fmt.Sprint("p", i)
-		deadline := time.Now().Add(waitFor)
+		deadline := time.Now().Add(waitFor())
 		for countFinal(alice.all(), ch, finalCaller) == 0 {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: no final outcome for the caller: %v", ch, forChannel(alice.all(), ch))
