@@ -21,6 +21,9 @@ import (
 // JetStream before it listens).
 func startServeCluster(t *testing.T, extra ...string) []*serveProc {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts three clustered processes")
+	}
 	var routes []string
 	for range 3 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -93,9 +96,6 @@ func connectCluster(t *testing.T, procs []*serveProc, first int, account string)
 // over with the durable state; every message whose sender got
 // onMessageSendSuccess reaches the recipient exactly once.
 func TestServeClusterSIGKILLCore(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts three clustered processes")
-	}
 	procs := startServeCluster(t, "--user-rate", "100000")
 	core := waitCore(t, procs, -1)
 	a, b := (core+1)%3, (core+2)%3
@@ -121,9 +121,6 @@ func TestServeClusterSIGKILLCore(t *testing.T) {
 // Thawed, the old core finds its lease gone, steps down and serves its new
 // clients as an edge of the new core.
 func TestServeClusterPausedCoreRejoins(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts three clustered processes")
-	}
 	procs := startServeCluster(t)
 	core := waitCore(t, procs, -1)
 	other := (core + 1) % 3
@@ -182,13 +179,10 @@ func TestServeJoinsExistingNATS(t *testing.T) {
 }
 
 // TestServeClusterSIGKILLEdgePresenceEnds: an edge process is killed and
-// its client does not come back: the account is announced logged out, and
-// reported offline, on the other nodes once the edge is found dead
+// its client does not come back: the account is announced logged out on
+// the other nodes once the edge is found dead
 // (--node-timeout) and the session's grace (--grace) has run out.
 func TestServeClusterSIGKILLEdgePresenceEnds(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts three clustered processes")
-	}
 	procs := startServeCluster(t, "--grace", "1s")
 	core := waitCore(t, procs, -1)
 	edge, other := (core+1)%3, (core+2)%3

@@ -134,13 +134,19 @@ func (fc *faultCluster) urls(first int) []string {
 
 func (fc *faultCluster) login(t *testing.T, first int, account string) *user {
 	t.Helper()
-	c := sdk.NewInstance(testApp, sdk.WithServers(fc.urls(first)...))
-	r := newRec()
-	c.CallbackSet(r)
-	t.Cleanup(c.Destroy)
-	c.Login(testApp, account, "", 0, "")
-	r.wait(t, "OnLoginSuccess(0")
-	return &user{Client: c, rec: r, account: account}
+	return loginWith(t, account, sdk.WithServers(fc.urls(first)...))
+}
+
+// roomOnTwoEdges logs bob in through member a and alice through member b,
+// both in "room", bob having seen alice join.
+func (fc *faultCluster) roomOnTwoEdges(t *testing.T, a, b int) (bob, alice *user) {
+	t.Helper()
+	bob = fc.login(t, a, "bob")
+	bob.join(t, "room")
+	alice = fc.login(t, b, "alice")
+	alice.join(t, "room")
+	bob.wait(t, "OnChannelUserJoined(alice,2)")
+	return bob, alice
 }
 
 // edges returns two members that are not the core.
@@ -165,13 +171,7 @@ func TestClusterStreamLeadersFollowTheCore(t *testing.T) {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			st, err := js.Stream(ctx, name)
-			leader := ""
-			if err == nil {
-				if info, err := st.Info(ctx); err == nil && info.Cluster != nil {
-					leader = info.Cluster.Leader
-				}
-			}
+			leader := cluster.StreamLeader(ctx, js, name)
 			cancel()
 			if leader == want {
 				break
@@ -197,11 +197,7 @@ func TestClusterKickAcrossNodes(t *testing.T) {
 func TestClusterEdgeDiesClientsResume(t *testing.T) {
 	fc := startFaultCluster(t, server.Config{})
 	a, b := fc.edges()
-	bob := fc.login(t, a, "bob")
-	bob.join(t, "room")
-	alice := fc.login(t, b, "alice")
-	alice.join(t, "room")
-	bob.wait(t, "OnChannelUserJoined(alice,2)")
+	bob, alice := fc.roomOnTwoEdges(t, a, b)
 
 	fc.crash(a)
 	bob.wait(t, "OnReconnecting(1)")
@@ -287,11 +283,7 @@ func TestClusterCoreDiesClientsLogInAfresh(t *testing.T) {
 func TestClusterLostRelayMessageMakesClientsResume(t *testing.T) {
 	fc := startFaultCluster(t, server.Config{})
 	a, b := fc.edges()
-	bob := fc.login(t, a, "bob")
-	bob.join(t, "room")
-	alice := fc.login(t, b, "alice")
-	alice.join(t, "room")
-	bob.wait(t, "OnChannelUserJoined(alice,2)")
+	bob, alice := fc.roomOnTwoEdges(t, a, b)
 
 	// Version 1, message number far ahead, no records.
 	forged := binary.AppendUvarint([]byte{1}, 1<<40)

@@ -13,7 +13,14 @@ import (
 // loginVia logs an account in through a proxy.
 func loginVia(t *testing.T, p *proxy, account string, opts ...sdk.Option) *user {
 	t.Helper()
-	c := sdk.NewInstance(testApp, append([]sdk.Option{sdk.WithServer(p.url())}, opts...)...)
+	return loginWith(t, account, append([]sdk.Option{sdk.WithServer(p.url())}, opts...)...)
+}
+
+// loginWith logs an account in with an instance made with opts (which name
+// the server).
+func loginWith(t *testing.T, account string, opts ...sdk.Option) *user {
+	t.Helper()
+	c := sdk.NewInstance(testApp, opts...)
 	r := newRec()
 	c.CallbackSet(r)
 	t.Cleanup(c.Destroy)

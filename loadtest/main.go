@@ -26,6 +26,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/xinling/xinling/sdk"
 )
 
 const usageText = `Usage: xinling bench SCENARIO [flags]
@@ -206,7 +208,7 @@ func (o *options) defaults(set map[string]bool) error {
 			o.server = "ws://127.0.0.1:9480/"
 		}
 	}
-	o.servers, o.scrapes = splitURLs(o.server), splitURLs(o.scrape)
+	o.servers, o.scrapes = sdk.SplitServers(o.server), sdk.SplitServers(o.scrape)
 	if len(o.servers) == 0 {
 		return fmt.Errorf("bench: --server %q: no URL", o.server)
 	}
@@ -255,17 +257,6 @@ func (o *options) defaults(set map[string]bool) error {
 		return fmt.Errorf("bench: --channel %q: no quotes, backslashes or whitespace", o.channel)
 	}
 	return nil
-}
-
-// splitURLs splits a comma-separated list.
-func splitURLs(s string) []string {
-	var out []string
-	for _, u := range strings.Split(s, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			out = append(out, u)
-		}
-	}
-	return out
 }
 
 // scraped is every server whose /metrics make the server figures: those

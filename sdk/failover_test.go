@@ -39,16 +39,22 @@ func closedPort(t *testing.T) string {
 	return tl.URL()
 }
 
+// loginOn answers the login that reaches fs and waits for its success.
+func loginOn(t *testing.T, fs *fakeServer, rec *recorder) {
+	t.Helper()
+	fc := fs.accept(t)
+	f := fc.expect(t, wire.OpLogin, nil)
+	fc.reply(f.ID, wire.LoginRes{Session: "s1", Fd: 1})
+	rec.waitFor(t, "OnLoginSuccess(0,1)")
+}
+
 func TestFailoverLoginFirstDead(t *testing.T) {
 	dead := closedPort(t)
 	fs := newFakeServer(t)
 	c, rec := newClient(t, nil, WithServers(dead, fs.URL), withBackoff(slowBackoff, slowBackoff))
 	start := time.Now()
 	c.Login("app", "alice", "tok", 0, "")
-	fc := fs.accept(t)
-	f := fc.expect(t, wire.OpLogin, nil)
-	fc.reply(f.ID, wire.LoginRes{Session: "s1", Fd: 1})
-	rec.waitFor(t, "OnLoginSuccess(0,1)")
+	loginOn(t, fs, rec)
 	if el := time.Since(start); el > noBackoffYet {
 		t.Fatalf("login took %v: the dead first URL cost a backoff", el)
 	}
@@ -73,10 +79,7 @@ func TestFailoverLoginPastRefusingNode(t *testing.T) {
 	c, rec := newClient(t, nil, WithServers(dead, full.URL, fs.URL), withBackoff(slowBackoff, slowBackoff))
 	start := time.Now()
 	c.Login("app", "alice", "tok", 0, "")
-	fc := fs.accept(t)
-	f := fc.expect(t, wire.OpLogin, nil)
-	fc.reply(f.ID, wire.LoginRes{Session: "s1", Fd: 1})
-	rec.waitFor(t, "OnLoginSuccess(0,1)")
+	loginOn(t, fs, rec)
 	if el := time.Since(start); el > noBackoffYet {
 		t.Fatalf("login took %v", el)
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -197,16 +196,6 @@ func (n *Node) DropEdge(edge string) int {
 	return dropped
 }
 
-// Edges lists the edges with linked connections.
-func (n *Node) Edges() map[string]int {
-	out := make(map[string]int)
-	n.links.Range(func(k, _ any) bool {
-		out[k.(LinkID).Edge]++
-		return true
-	})
-	return out
-}
-
 // The edge side: a Node whose Config has an Upstream relays instead of handling.
 
 func (n *Node) edgeConn(conn uint64) (*Conn, bool) {
@@ -262,5 +251,3 @@ func (n *Node) CloseAll(reason string) int {
 	})
 	return closed
 }
-
-func (id LinkID) String() string { return fmt.Sprintf("%s/%d", id.Edge, id.Conn) }

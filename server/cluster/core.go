@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/xinling/xinling/server"
 )
@@ -101,18 +102,26 @@ func (t *coreTerm) gatherLeaders() {
 	}
 }
 
+// StreamLeader is the name of the NATS server leading the stream, "" when
+// JetStream does not say (no leader yet, or no answer).
+func StreamLeader(ctx context.Context, js jetstream.JetStream, stream string) string {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return ""
+	}
+	si, err := st.Info(ctx)
+	if err != nil || si.Cluster == nil {
+		return ""
+	}
+	return si.Cluster.Leader
+}
+
 // awaitLeader waits until JetStream reports the stream led from server
 // here, or the deadline.
 func (t *coreTerm) awaitLeader(stream, here string, deadline time.Time) bool {
 	for {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		info, err := t.m.js.Stream(ctx, stream)
-		leader := ""
-		if err == nil {
-			if si, err := info.Info(ctx); err == nil && si.Cluster != nil {
-				leader = si.Cluster.Leader
-			}
-		}
+		leader := StreamLeader(ctx, t.m.js, stream)
 		cancel()
 		if leader == here {
 			return true

@@ -201,18 +201,6 @@ func splitHostPort(addr string) (string, int, error) {
 	return host, port, nil
 }
 
-// RouteAddr is the address the embedded server's routes listen on (useful
-// with port 0).
-func (n *NATS) RouteAddr() string {
-	if n.Server == nil {
-		return ""
-	}
-	if a := n.Server.ClusterAddr(); a != nil {
-		return a.String()
-	}
-	return ""
-}
-
 // Close closes the connection and shuts the embedded server down.
 func (n *NATS) Close() {
 	if n.Conn != nil {

@@ -113,7 +113,8 @@ func (o *outbox) add(kind byte, conn uint64, payload []byte, withPayload bool) {
 		payload = payload[maxPart:]
 	}
 	if kind == recFrame {
-		if len(payload) > 0 && !o.partedLocked() {
+		// A payload sent in parts cannot be shared: this record holds only its tail.
+		if len(payload) > 0 && !o.lastPart {
 			if o.refs == nil {
 				o.refs = make(map[frameKey]uint64)
 			}
@@ -125,10 +126,6 @@ func (o *outbox) add(kind byte, conn uint64, payload []byte, withPayload bool) {
 	o.appendLocked(kind, conn, payload, withPayload)
 	o.kickLocked()
 }
-
-// partedLocked reports whether the record about to be appended ends a
-// payload sent in parts (its own bytes are only the tail: not shareable).
-func (o *outbox) partedLocked() bool { return o.lastPart }
 
 func (o *outbox) appendLocked(kind byte, conn uint64, payload []byte, withPayload bool) {
 	o.lastPart = kind == recPart
