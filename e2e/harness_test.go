@@ -167,6 +167,30 @@ func (s *srv) restart() {
 }
 
 // url is the address of the node the next user connects to.
+// waitStore waits until cond holds of the server's durable state (a
+// cluster's, read through its first NATS server).
+func (s *srv) waitStore(t testing.TB, what string, cond func(store.Store) (bool, error)) {
+	t.Helper()
+	st := s.st
+	if s.size > 0 {
+		st = s.stores[0]
+	}
+	deadline := time.Now().Add(waitFor())
+	for {
+		ok, err := cond(st)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not %s within %v", what, waitFor())
+		}
+		time.Sleep(20 * time.Millisecond) // the store has no change events; polled with a deadline
+	}
+}
+
 func (s *srv) url() string {
 	if s.size > 0 {
 		i := int(s.next.Add(1)-1) % len(s.members)

@@ -321,6 +321,10 @@ func (c *Conn) join(f *wire.Frame, s *Session) {
 			if err := n.store.SetChannelExpiry(s.app, ch.name, time.Time{}); err != nil {
 				n.log.Error("clear channel expiry", "channel", ch.name, "err", err)
 			}
+			// The janitor expires attributes in the store without the
+			// channel's lock and tells the node after: the first member
+			// sees what the store holds now that no expiry can come.
+			n.reloadAttrsLocked(ch)
 		}
 		m = ch.addLocked(s)
 		s.mu.Lock()

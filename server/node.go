@@ -233,9 +233,11 @@ func (n *Node) janitor() {
 			for _, g := range gone {
 				n.log.Info("channel expired", "app", g[0], "channel", g[1])
 				if ch, ok := n.channels.get(key{g[0], g[1]}); ok {
+					// Reloaded, not cleared: an attribute set since the
+					// expiry (by a non-member) is in the store.
 					ch.mu.Lock()
-					if len(ch.members) == 0 {
-						clear(ch.attrs)
+					if !ch.dead {
+						n.reloadAttrsLocked(ch)
 					}
 					ch.mu.Unlock()
 				}
@@ -371,6 +373,17 @@ func (n *Node) releaseLocked(ch *Channel) {
 			n.log.Error("set channel expiry", "channel", ch.name, "err", err)
 		}
 	}
+}
+
+// reloadAttrsLocked reads the channel's attributes from the store; on a
+// store error it keeps what it has.
+func (n *Node) reloadAttrsLocked(ch *Channel) {
+	attrs, err := n.store.ChannelAttrs(ch.app, ch.name)
+	if err != nil {
+		n.log.Error("reload channel attrs", "channel", ch.name, "err", err)
+		return
+	}
+	ch.attrs = attrs
 }
 
 // sweep drops channel objects that have been empty for ChannelIdle.

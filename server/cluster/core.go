@@ -38,13 +38,13 @@ type edgeState struct {
 	lastSeen time.Time
 }
 
-func (m *Member) becomeCoreLocked(rev uint64) {
-	t := &coreTerm{m: m, rev: rev, term: rev, renewed: time.Now(), stop: make(chan struct{}), edges: make(map[string]*edgeState)}
+func (m *Member) becomeCoreLocked(rev uint64, sent time.Time) {
+	t := &coreTerm{m: m, rev: rev, term: rev, renewed: sent, stop: make(chan struct{}), edges: make(map[string]*edgeState)}
 	if f, ok := m.cfg.Server.Store.(interface{ ForgetCache() }); ok {
 		f.ForgetCache() // another core may have written the store since this node last was one
 	}
 	t.node = server.New(m.serverConfig())
-	sub, err := m.nc.Subscribe(m.subject("in"), t.onEdge)
+	sub, err := m.nc.Subscribe(m.inSubject(m.cfg.NodeID, rev), t.onEdge)
 	if err == nil {
 		err = sub.SetPendingLimits(-1, -1) // the edges' flow is bounded per client by the node
 	}

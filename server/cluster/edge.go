@@ -38,7 +38,7 @@ var errNoCore = errors.New("no core node reachable right now; try again")
 
 func newEdgeSide(m *Member) (*edgeSide, error) {
 	e := &edgeSide{m: m, stop: make(chan struct{}), pending: make(map[uint64]chan error), parts: joiner{}}
-	e.out = newOutbox(m.nc, m.subject("in"), appendHead(m.relayID))
+	e.out = newOutbox(m.nc, "", appendHead(m.relayID)) // aimed at a core once one beats
 	cfg := m.serverConfig()
 	cfg.Upstream = e
 	e.node = server.New(cfg)
@@ -88,6 +88,7 @@ func (e *edgeSide) watch() {
 				// the lease bucket may have been made anew, its revisions
 				// starting over.
 				e.coreID, e.term, e.seq = "", 0, 0
+				e.out.retarget("")
 				e.failOpensLocked()
 			}
 			e.mu.Unlock()
@@ -112,6 +113,7 @@ func (e *edgeSide) onBeat(msg *nats.Msg) {
 		if gone {
 			e.m.log.Info("core stepped down", "core", e.coreID, "term", term)
 			e.coreID, e.term, e.seq = "", 0, 0
+			e.out.retarget("")
 			e.failOpensLocked()
 		}
 		e.mu.Unlock()
@@ -131,6 +133,7 @@ func (e *edgeSide) onBeat(msg *nats.Msg) {
 	}
 	had := e.coreID != ""
 	e.coreID, e.term, e.lastBeat, e.seq = id, term, time.Now(), 0
+	e.out.retarget(e.m.inSubject(id, term))
 	e.failOpensLocked() // sent to the old core: the clients retry at once
 	e.mu.Unlock()
 	e.m.log.Info("following core", "core", id, "term", term)
@@ -214,17 +217,22 @@ func (e *edgeSide) Open(conn uint64, addr string) error {
 	e.out.add(recOpen, conn, []byte(addr), true)
 	t := time.NewTimer(openTimeout)
 	defer t.Stop()
+	err := errNoCore
 	select {
-	case err := <-ch:
-		return err
+	case err = <-ch:
+		if err == nil {
+			return nil
+		}
 	case <-t.C:
 	case <-e.stop:
 	}
 	e.mu.Lock()
 	delete(e.pending, conn)
 	e.mu.Unlock()
-	e.out.add(recGone, conn, nil, false) // should the core accept it late
-	return errNoCore
+	// Should a core accept it late (the open may have reached the next
+	// core when this one changed meanwhile), it lets go at once.
+	e.out.add(recGone, conn, nil, false)
+	return err
 }
 
 func (e *edgeSide) Message(conn uint64, msg []byte) { e.out.add(recMsg, conn, msg, true) }

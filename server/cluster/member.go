@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,6 +101,12 @@ func (m *Member) subject(parts ...string) string {
 		s += "." + p
 	}
 	return s
+}
+
+// inSubject is where edges send to the core id of term: only to the core
+// they follow, so a deposed core that does not know it yet hears nothing.
+func (m *Member) inSubject(id string, term uint64) string {
+	return m.subject("in", id, strconv.FormatUint(term, 10))
 }
 
 // Start joins the cluster: it starts the edge and campaigns for the core role.
@@ -209,11 +216,19 @@ func (m *Member) tryLease(timeout time.Duration) {
 		return
 	default:
 	}
+	// The bucket stamps a write when it stores it, after it was sent: a
+	// lease counted from the sending lasts no longer than the others see it.
+	sent := time.Now()
 	if t := m.core.Load(); t != nil {
-		rev, err := m.kv.Update(ctx, leaseKey, []byte(m.cfg.NodeID), t.rev)
+		// No renewal outlives the term's last moment: a core that cannot
+		// renew in time steps down then, not after a slow answer.
+		fence := t.renewed.Add(m.cfg.LeaseTTL * 2 / 3)
+		uctx, ucancel := context.WithDeadline(ctx, fence)
+		rev, err := m.kv.Update(uctx, leaseKey, []byte(m.cfg.NodeID), t.rev)
+		ucancel()
 		switch {
 		case err == nil:
-			t.rev, t.renewed = rev, time.Now()
+			t.rev, t.renewed = rev, sent
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists):
 			// A renewal that timed out may have been applied after all: then
 			// the lease is still ours, at a later revision.
@@ -223,7 +238,7 @@ func (m *Member) tryLease(timeout time.Duration) {
 			}
 			m.log.Warn("another node holds the core lease; stepping down", "err", err)
 			m.stepDownLocked()
-		case time.Since(t.renewed) >= m.cfg.LeaseTTL*2/3:
+		case !time.Now().Before(fence):
 			// Step down a third of the TTL before the lease can expire for
 			// the others, so two cores never serve at once.
 			m.log.Warn("could not renew the core lease in time; stepping down", "err", err)
@@ -254,7 +269,7 @@ func (m *Member) tryLease(timeout time.Duration) {
 		}
 		return
 	}
-	m.becomeCoreLocked(rev)
+	m.becomeCoreLocked(rev, sent)
 }
 
 // Shutdown hands the core role over at once (deleting the lease), tells

@@ -16,7 +16,8 @@ import (
 // relay sends few large messages, and a frame pushed to many clients of one
 // edge travels once, the other clients getting a reference to it.
 //
-// Edge → core, on <prefix>.in, every message starts with the edge's id:
+// Edge → core, on <prefix>.in.<core id>.<term> (the core it follows, so a
+// deposed core hears nothing more), every message starts with the edge's id:
 const (
 	recOpen  = 'O' // a client connected; payload: its address
 	recMsg   = 'M' // a client's WebSocket message
@@ -49,13 +50,13 @@ const recPart = 'P'
 // outbox packs records for one subject and publishes them from its own
 // goroutine, so queuing never waits for the network.
 type outbox struct {
-	nc      *nats.Conn
-	subject string
-	head    []byte // written first in every message (the edge's id)
+	nc   *nats.Conn
+	head []byte // written first in every message (the edge's id)
 
 	mu       sync.Mutex
+	subject  string // "": what is queued is dropped
 	cur      []byte
-	sealed   [][]byte
+	sealed   []sealedMsg
 	lastPart bool                // the last record appended was a part
 	seq      uint64              // number of the message being filled
 	empty    int                 // length of a message with no record yet
@@ -65,6 +66,11 @@ type outbox struct {
 	busy     bool
 	closed   bool
 	wg       sync.WaitGroup
+}
+
+type sealedMsg struct {
+	subject string
+	data    []byte
 }
 
 type frameKey struct {
@@ -142,10 +148,11 @@ func (o *outbox) appendLocked(kind byte, conn uint64, payload []byte, withPayloa
 }
 
 func (o *outbox) sealLocked() {
-	if len(o.cur) > o.empty {
-		o.sealed = append(o.sealed, o.cur)
-	} else if len(o.cur) > 0 {
-		o.seq-- // nothing in it: its number goes to the next
+	switch {
+	case len(o.cur) > o.empty && o.subject != "":
+		o.sealed = append(o.sealed, sealedMsg{o.subject, o.cur})
+	case len(o.cur) > 0:
+		o.seq-- // nothing in it, or no one to send it to: its number goes to the next
 	}
 	o.cur = nil
 	clear(o.refs)
@@ -178,9 +185,23 @@ func (o *outbox) flush() {
 		}
 		o.mu.Unlock()
 		for _, m := range msgs {
-			_ = o.nc.Publish(o.subject, m) // a lost connection: the peers' liveness checks take over
+			_ = o.nc.Publish(m.subject, m.data) // a lost connection: the peers' liveness checks take over
 		}
 	}
+}
+
+// retarget sends what is queued from now on to subject; what was queued
+// before still goes where it was meant to.
+func (o *outbox) retarget(subject string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.cur) > 0 {
+		o.sealLocked()
+		if len(o.sealed) > 0 {
+			o.kickLocked()
+		}
+	}
+	o.subject = subject
 }
 
 // close stops queuing and waits for what is queued to be handed to NATS.
