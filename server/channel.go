@@ -66,7 +66,8 @@ func (c *Channel) pushLocked(op string, d any) {
 		return
 	}
 	c.off++
-	b, _ := json.Marshal(&wire.Frame{Op: op, Off: c.off, D: raw})
+	f := wire.Frame{Op: op, Off: c.off, D: raw}
+	b := f.Append(nil)
 	if len(c.hist) >= c.node.cfg.ChannelHistory {
 		copy(c.hist, c.hist[1:])
 		c.hist = c.hist[:len(c.hist)-1]

@@ -158,7 +158,8 @@ func (s *Session) pushUser(op string, d any, queueKey uint64) bool {
 		return false
 	}
 	s.seq++
-	b, _ := json.Marshal(&wire.Frame{Op: op, Seq: s.seq, D: raw})
+	f := wire.Frame{Op: op, Seq: s.seq, D: raw}
+	b := f.Append(nil)
 	s.backlog = append(s.backlog, userPush{seq: s.seq, frame: b, queueKey: queueKey})
 	c := s.conn
 	s.mu.Unlock()

@@ -63,7 +63,7 @@ func Encode(id uint64, op string, d any) ([]byte, error) {
 		}
 		f.D = raw
 	}
-	return json.Marshal(&f)
+	return f.Append(nil), nil
 }
 
 // MustEncode is Encode for payloads that cannot fail to marshal (plain structs
@@ -78,8 +78,8 @@ func MustEncode(id uint64, op string, d any) []byte {
 
 // EncodeError marshals the error answer to request id.
 func EncodeError(id uint64, e *Error) []byte {
-	b, _ := json.Marshal(&Frame{ID: id, Op: OpResult, Err: e})
-	return b
+	f := Frame{ID: id, Op: OpResult, Err: e}
+	return f.Append(nil)
 }
 
 // ErrEmptyMessage is returned by Split for a message with no frame in it.
@@ -102,8 +102,13 @@ func Split(msg []byte) ([]Frame, error) {
 		if len(line) == 0 {
 			continue
 		}
-		var f Frame
-		if err := json.Unmarshal(line, &f); err != nil {
+		f, ok := parseFrame(line)
+		var err error
+		if !ok {
+			f = Frame{}
+			err = json.Unmarshal(line, &f)
+		}
+		if err != nil {
 			if bad == nil {
 				bad = fmt.Errorf("wire: bad frame: %w", err)
 			}

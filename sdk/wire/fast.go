@@ -1,0 +1,339 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The envelope of every frame is encoded and decoded here by hand: through
+// encoding/json it cost a fifth of a busy server's CPU (reflection, and the
+// payload scanned again as a RawMessage and compacted). Only the common shape
+// takes the fast way; anything else — an "err", an escaped or non-ASCII op,
+// a key in another case, a duplicate, bad JSON — goes through encoding/json,
+// so both ways give the same frame or the same error (FuzzParseFrame).
+
+// Append appends f's encoding, byte for byte what json.Marshal gives: fields
+// in order, the empty ones left out. D must be compact JSON, as json.Marshal
+// makes it.
+func (f *Frame) Append(b []byte) []byte {
+	if b == nil {
+		b = make([]byte, 0, len(f.D)+len(f.Op)+64)
+	}
+	b = append(b, '{')
+	if f.ID != 0 {
+		b = append(b, `"id":`...)
+		b = strconv.AppendUint(b, f.ID, 10)
+		b = append(b, ',')
+	}
+	b = append(b, `"op":`...)
+	b = appendString(b, f.Op)
+	if f.Seq != 0 {
+		b = append(b, `,"seq":`...)
+		b = strconv.AppendUint(b, f.Seq, 10)
+	}
+	if f.Off != 0 {
+		b = append(b, `,"off":`...)
+		b = strconv.AppendUint(b, f.Off, 10)
+	}
+	if len(f.D) > 0 {
+		b = append(b, `,"d":`...)
+		b = append(b, f.D...)
+	}
+	if f.Err != nil {
+		e, _ := json.Marshal(f.Err) // a code and a string: cannot fail
+		b = append(b, `,"err":`...)
+		b = append(b, e...)
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string the way encoding/json writes it.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// parseFrame decodes one frame's JSON the fast way; false means "not the
+// common shape", and encoding/json decides.
+func parseFrame(line []byte) (Frame, bool) {
+	var f Frame
+	p := parser{b: line}
+	p.ws()
+	if !p.eat('{') {
+		return f, false
+	}
+	p.ws()
+	if p.eat('}') {
+		return f, p.end()
+	}
+	var seen uint8
+	for {
+		p.ws()
+		key, ok := p.plainString()
+		if !ok {
+			return f, false
+		}
+		p.ws()
+		if !p.eat(':') {
+			return f, false
+		}
+		p.ws()
+		var bit uint8
+		switch key {
+		case "id":
+			bit = 1
+			f.ID, ok = p.uint()
+		case "op":
+			bit = 2
+			f.Op, ok = p.plainString()
+		case "seq":
+			bit = 4
+			f.Seq, ok = p.uint()
+		case "off":
+			bit = 8
+			f.Off, ok = p.uint()
+		case "d":
+			bit = 16
+			start := p.i
+			if ok = p.value(0) && !bytes.Equal(line[start:p.i], []byte("null")); ok {
+				f.D = bytes.Clone(line[start:p.i])
+			}
+		default:
+			return f, false
+		}
+		if !ok || seen&bit != 0 {
+			return f, false
+		}
+		seen |= bit
+		p.ws()
+		if p.eat('}') {
+			return f, p.end()
+		}
+		if !p.eat(',') {
+			return f, false
+		}
+	}
+}
+
+type parser struct {
+	b []byte
+	i int
+}
+
+func (p *parser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *parser) eat(c byte) bool {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// end: only whitespace may follow the object.
+func (p *parser) end() bool {
+	p.ws()
+	return p.i == len(p.b)
+}
+
+// plainString reads a string of printable ASCII without escapes.
+func (p *parser) plainString() (string, bool) {
+	if !p.eat('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			s := string(p.b[start:p.i])
+			p.i++
+			return s, true
+		case c < 0x20 || c >= utf8.RuneSelf || c == '\\':
+			return "", false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+// uint reads a JSON integer that fits a uint64.
+func (p *parser) uint() (uint64, bool) {
+	start := p.i
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+	digits := p.b[start:p.i]
+	if len(digits) == 0 || len(digits) > 1 && digits[0] == '0' {
+		return 0, false
+	}
+	if p.i < len(p.b) {
+		if c := p.b[p.i]; c == '.' || c == 'e' || c == 'E' {
+			return 0, false // a number, but not an integer: encoding/json's error
+		}
+	}
+	v, err := strconv.ParseUint(string(digits), 10, 64)
+	return v, err == nil
+}
+
+// maxDepth bounds the nesting the fast way follows; deeper goes the slow way.
+const maxDepth = 64
+
+// value skips one JSON value, checking its grammar as encoding/json does.
+func (p *parser) value(depth int) bool {
+	if p.i >= len(p.b) || depth > maxDepth {
+		return false
+	}
+	switch c := p.b[p.i]; {
+	case c == '{':
+		p.i++
+		p.ws()
+		if p.eat('}') {
+			return true
+		}
+		for {
+			p.ws()
+			if !p.str() {
+				return false
+			}
+			p.ws()
+			if !p.eat(':') {
+				return false
+			}
+			p.ws()
+			if !p.value(depth + 1) {
+				return false
+			}
+			p.ws()
+			if p.eat('}') {
+				return true
+			}
+			if !p.eat(',') {
+				return false
+			}
+		}
+	case c == '[':
+		p.i++
+		p.ws()
+		if p.eat(']') {
+			return true
+		}
+		for {
+			p.ws()
+			if !p.value(depth + 1) {
+				return false
+			}
+			p.ws()
+			if p.eat(']') {
+				return true
+			}
+			if !p.eat(',') {
+				return false
+			}
+		}
+	case c == '"':
+		return p.str()
+	case c == '-' || c >= '0' && c <= '9':
+		return p.number()
+	default:
+		for _, lit := range []string{"true", "false", "null"} {
+			if bytes.HasPrefix(p.b[p.i:], []byte(lit)) {
+				p.i += len(lit)
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// str skips a JSON string: no control characters, valid escapes. Other
+// bytes, invalid UTF-8 included, are kept as they are, as encoding/json
+// keeps them in a RawMessage.
+func (p *parser) str() bool {
+	if !p.eat('"') {
+		return false
+	}
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		p.i++
+		switch {
+		case c == '"':
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			if p.i >= len(p.b) {
+				return false
+			}
+			e := p.b[p.i]
+			p.i++
+			switch e {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if p.i+4 > len(p.b) {
+					return false
+				}
+				for _, h := range p.b[p.i : p.i+4] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return false
+					}
+				}
+				p.i += 4
+			default:
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// number skips a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *parser) number() bool {
+	p.eat('-')
+	switch {
+	case p.eat('0'):
+	case p.i < len(p.b) && p.b[p.i] >= '1' && p.b[p.i] <= '9':
+		p.digits()
+	default:
+		return false
+	}
+	if p.eat('.') && !p.digits() {
+		return false
+	}
+	if p.eat('e') || p.eat('E') {
+		if !p.eat('+') {
+			p.eat('-')
+		}
+		if !p.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits skips one or more digits.
+func (p *parser) digits() bool {
+	start := p.i
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+	return p.i > start
+}

@@ -1,0 +1,83 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+var frameSeeds = []string{
+	`{"id":7,"op":"ch.join","d":{"ch":"lobby"}}`,
+	`{"op":"peer.msg","seq":12,"d":{"from":"a","msg":"hi \"there\" \u00e9\\n","ts":1.5e3,"x":[true,false,null,-0.25,{}]}}`,
+	`{"id":7,"op":"res","err":{"code":1004,"msg":"no"}}`,
+	`{"op":"ch.msg","off":340,"d":[]}`,
+	` { "id" : 1 , "op" : "x" } `,
+	`{}`, `{"op":""}`, `{"op":"x","op":"y"}`, `{"ID":1,"op":"x"}`, `{"id":01,"op":"x"}`,
+	`{"id":-1,"op":"x"}`, `{"id":1.0,"op":"x"}`, `{"id":1e2,"op":"x"}`, `{"id":18446744073709551616,"op":"x"}`,
+	`{"op":"x","d":null}`, `{"op":"x","d":nul}`, `{"op":"x","d":"\x"}`, `{"op":"x","d":"a` + "\x01" + `"}`,
+	`{"op":"x","d":"\ud800"}`, `{"op":"\u0078"}`, `{"op":"é"}`, `{"op":"x",}`, `{"op":"x"}x`, `{"op":"x","d":01}`,
+	`{"op":"x","d":-}`, `{"op":"x","d":1.}`, `{"op":"x","d":1e}`, `{"op":"x","d":[1,]}`, `{"op":"x","d":{"a":1,}}`,
+	`{"op":"x","d":` + "\"\xff\xfe\"" + `}`, `{"op":"x","d":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
+	`[]`, `"op"`, `{"op":"x","unknown":1}`, `{"op":"x","seq":null}`,
+}
+
+// FuzzParseFrame: where the fast way decodes a frame, encoding/json decodes
+// the same frame; where encoding/json fails, the fast way declines.
+func FuzzParseFrame(f *testing.F) {
+	for _, s := range frameSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		fast, ok := parseFrame(line)
+		var ref Frame
+		err := json.Unmarshal(line, &ref)
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: the fast way took what encoding/json refuses (%v)", line, err)
+		}
+		if !reflect.DeepEqual(fast, ref) {
+			t.Fatalf("%q: fast %+v, encoding/json %+v", line, fast, ref)
+		}
+	})
+}
+
+// TestParseFrameTakesTheCommonShape: the frames a client sends take the fast way.
+func TestParseFrameTakesTheCommonShape(t *testing.T) {
+	for _, s := range frameSeeds[:2] {
+		if _, ok := parseFrame([]byte(s)); !ok {
+			t.Errorf("%s: not taken the fast way", s)
+		}
+	}
+	for _, s := range []string{`{"id":7,"op":"res","err":{"code":1004,"msg":"no"}}`, `{"op":"x","op":"y"}`, `{"op":"x","d":null}`} {
+		if _, ok := parseFrame([]byte(s)); ok {
+			t.Errorf("%s: taken the fast way", s)
+		}
+	}
+}
+
+// FuzzAppend: Append writes what json.Marshal writes.
+func FuzzAppend(f *testing.F) {
+	f.Add(uint64(7), "ch.join", uint64(0), uint64(0), "lobby", false)
+	f.Add(uint64(0), "peer.msg", uint64(12), uint64(0), "hi <b>&\"\n\x00é\xff", false)
+	f.Add(uint64(1), "res", uint64(0), uint64(3), "", true)
+	f.Add(uint64(0), "<&>\"", uint64(0), uint64(0), "", false)
+	f.Fuzz(func(t *testing.T, id uint64, op string, seq, off uint64, d string, withErr bool) {
+		fr := Frame{ID: id, Op: op, Seq: seq, Off: off}
+		if d != "" {
+			fr.D, _ = json.Marshal(map[string]any{"s": d, "n": len(d)})
+		}
+		if withErr {
+			fr.Err = &Error{Code: LoginFailed, Msg: d}
+		}
+		want, err := json.Marshal(&fr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fr.Append(nil); !bytes.Equal(got, want) {
+			t.Fatalf("Append %s, json.Marshal %s", got, want)
+		}
+	})
+}
