@@ -46,7 +46,8 @@ type pair struct {
 	bLast             uint64
 	bLastSeq          uint64
 	bAcked            uint64
-	bBuf              []byte
+	bBuf              []byte // echoes of the message being read, written at its end
+	bPending          uint64 // how many
 
 	ooo atomic.Uint64
 	aEv event
@@ -218,6 +219,7 @@ func (pr *pair) send(start time.Time, stop <-chan struct{}) {
 	buf := make([]byte, 0, len(pr.toB)+o.size+64)
 	pace := newPacer(start, o.rate, o.conns, pr.idx)
 	defer pace.stop()
+	batch := o.rate == 0
 	id := pr.aFirst
 	for seq := uint64(1); ; seq++ {
 		if !pace.wait(seq, stop) {
@@ -234,17 +236,37 @@ func (pr *pair) send(start time.Time, stop <-chan struct{}) {
 			return
 		default:
 		}
-		buf = append(buf[:0], `{"id":`...)
-		buf = strconv.AppendUint(buf, id, 10)
-		id++
-		buf = append(buf, pr.toB...)
-		buf = appendText(buf, pr.idx, seq, time.Now().UnixNano(), o.size)
-		buf = append(buf, `"}}`...)
+		// At full speed, every free place of the window is filled at
+		// once, in one message, as the SDK packs what is queued.
+		buf = buf[:0]
+		n := uint64(0)
+		for {
+			if n > 0 {
+				buf = append(buf, '\n')
+			}
+			buf = append(buf, `{"id":`...)
+			buf = strconv.AppendUint(buf, id, 10)
+			id++
+			buf = append(buf, pr.toB...)
+			buf = appendText(buf, pr.idx, seq+n, time.Now().UnixNano(), o.size)
+			buf = append(buf, `"}}`...)
+			n++
+			if !batch {
+				break
+			}
+			select {
+			case pr.sem <- struct{}{}:
+				continue
+			default:
+			}
+			break
+		}
+		seq += n - 1
 		if err := pr.a.write(buf); err != nil {
 			pr.p.errs.add("pair %d: send: %v", pr.idx, err)
 			return
 		}
-		pr.aSent.Add(1)
+		pr.aSent.Add(n)
 	}
 }
 
@@ -302,18 +324,20 @@ func (s side) line(b []byte) error {
 			pr.bRecv.Add(1)
 			return nil
 		}
-		buf := append(pr.bBuf[:0], `{"id":`...)
+		// The echoes of one received message go out together at its end,
+		// as the SDK packs what is queued while it writes.
+		buf := pr.bBuf
+		if len(buf) > 0 {
+			buf = append(buf, '\n')
+		}
+		buf = append(buf, `{"id":`...)
 		buf = strconv.AppendUint(buf, pr.bNextID, 10)
 		pr.bNextID++
 		buf = append(buf, pr.toA...)
 		buf = append(buf, ev.text...)
 		buf = append(buf, `"}}`...)
 		pr.bBuf = buf
-		if err := pr.b.write(buf); err != nil {
-			return err
-		}
-		pr.bSent.Add(1)
-		pr.bRecv.Add(1) // after bSent: see complete
+		pr.bPending++
 	case evRes:
 		if ev.id == logoutID || t.closing.Load() {
 			return nil
@@ -346,20 +370,35 @@ func (s side) line(b []byte) error {
 	return nil
 }
 
-// end acknowledges after every message when --ack 0 (as the SDK does).
+// end writes the echoes of the message just read and, when --ack 0,
+// acknowledges it (as the SDK does), all in one message.
 func (s side) end() error {
-	if s.p.p.o.ackEvery > 0 {
-		return nil
-	}
-	c, lastp, acked := s.p.b, &s.p.bLastSeq, &s.p.bAcked // each reader touches only its side's fields
+	pr := s.p
+	c, lastp, acked := pr.b, &pr.bLastSeq, &pr.bAcked // each reader touches only its side's fields
+	var out []byte
 	if s.sender {
-		c, lastp, acked = s.p.a, &s.p.aLastSeq, &s.p.aAcked
+		c, lastp, acked = pr.a, &pr.aLastSeq, &pr.aAcked
+	} else {
+		out = pr.bBuf
 	}
-	last := *lastp
-	if last <= *acked {
+	if last := *lastp; pr.p.o.ackEvery == 0 && last > *acked {
+		*acked = last
+		if len(out) > 0 {
+			out = append(out, '\n')
+		}
+		out = appendPing(out, last)
+	}
+	if len(out) == 0 {
 		return nil
 	}
-	*acked = last
-	var b [48]byte
-	return c.write(appendPing(b[:0], last))
+	if err := c.write(out); err != nil {
+		return err
+	}
+	if !s.sender {
+		pr.bBuf = out[:0]
+		pr.bSent.Add(pr.bPending)
+		pr.bRecv.Add(pr.bPending) // after bSent: see complete
+		pr.bPending = 0
+	}
+	return nil
 }

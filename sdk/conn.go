@@ -82,6 +82,10 @@ func (cn *conn) closeGraceful(d time.Duration) {
 	cn.mu.Unlock()
 }
 
+// writeLoop writes what is queued; frames queued while it wrote go out
+// together, '\n'-separated in one message of at most wire.MaxFrameBytes, as
+// the server packs its own: a write is a system call (and, on loopback, the
+// receiver's network stack too), far dearer than the bytes in it.
 func (cn *conn) writeLoop() {
 	for {
 		select {
@@ -89,22 +93,50 @@ func (cn *conn) writeLoop() {
 		case <-cn.done:
 			return
 		}
-		for _, b := range cn.out.take() {
-			if b == nil {
+		q := cn.out.take()
+		for len(q) > 0 {
+			if q[0] == nil {
 				_ = cn.ws.WriteControl(websocket.CloseMessage,
 					websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
 					time.Now().Add(time.Second))
 				cn.abort()
 				return
 			}
-			_ = cn.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := cn.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+			n, err := cn.writeBatch(q)
+			if err != nil {
 				cn.abort() // the reader sees the error and reports the loss
 				return
 			}
+			q = q[n:]
 		}
 	}
 }
+
+// writeBatch writes the leading frames of q (up to a close marker or
+// wire.MaxFrameBytes in all) as one message and returns how many.
+func (cn *conn) writeBatch(q [][]byte) (int, error) {
+	_ = cn.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	w, err := cn.ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return 0, err
+	}
+	n, size := 0, 0
+	for n < len(q) && q[n] != nil && (n == 0 || size+len(q[n]) < wire.MaxFrameBytes) {
+		if n > 0 {
+			if _, err := w.Write(newline); err != nil {
+				return n, err
+			}
+		}
+		if _, err := w.Write(q[n]); err != nil {
+			return n, err
+		}
+		size += len(q[n]) + 1
+		n++
+	}
+	return n, w.Close()
+}
+
+var newline = []byte{'\n'}
 
 func (c *Client) readLoop(cn *conn) {
 	for {

@@ -194,6 +194,21 @@ func (p *parser) uint() (uint64, bool) {
 	return v, err == nil
 }
 
+// int reads a JSON integer that fits an int64.
+func (p *parser) int() (int64, bool) {
+	neg := p.eat('-')
+	u, ok := p.uint()
+	switch {
+	case !ok:
+		return 0, false
+	case neg && u <= 1<<63:
+		return int64(-u), true // -(1<<63) wraps to itself: the smallest int64
+	case !neg && u < 1<<63:
+		return int64(u), true
+	}
+	return 0, false
+}
+
 // maxDepth bounds the nesting the fast way follows; deeper goes the slow way.
 const maxDepth = 64
 
@@ -336,4 +351,113 @@ func (p *parser) digits() bool {
 		p.i++
 	}
 	return p.i > start
+}
+
+// flatField is one field of a flat payload: a string or an unsigned integer.
+type flatField struct {
+	name string
+	str  *string
+	num  *uint64
+	i64  *int64
+}
+
+// decodeFlat decodes an object whose keys are exactly some of fields'
+// names, each once, with plain values: strings without escapes (UTF-8 as
+// it is), integers. Anything else is declined for encoding/json to decide.
+func decodeFlat(data []byte, fields []flatField) bool {
+	p := parser{b: data}
+	p.ws()
+	if !p.eat('{') {
+		return false
+	}
+	p.ws()
+	if p.eat('}') {
+		return p.end()
+	}
+	var seen uint32
+	for {
+		p.ws()
+		key, ok := p.plainString()
+		if !ok {
+			return false
+		}
+		p.ws()
+		if !p.eat(':') {
+			return false
+		}
+		p.ws()
+		i := 0
+		for i < len(fields) && fields[i].name != key {
+			i++
+		}
+		if i == len(fields) || seen&(1<<i) != 0 {
+			return false
+		}
+		seen |= 1 << i
+		// Written as they come, as encoding/json does: should the fast
+		// way decline further on, encoding/json writes the same again.
+		switch f := fields[i]; {
+		case f.str != nil:
+			*f.str, ok = p.utf8String()
+		case f.num != nil:
+			*f.num, ok = p.uint()
+		default:
+			*f.i64, ok = p.int()
+		}
+		if !ok {
+			return false
+		}
+		p.ws()
+		if p.eat('}') {
+			return p.end()
+		}
+		if !p.eat(',') {
+			return false
+		}
+	}
+}
+
+// utf8String reads a string without escapes or control characters whose
+// bytes are valid UTF-8: encoding/json decodes it to those very bytes.
+func (p *parser) utf8String() (string, bool) {
+	if !p.eat('"') {
+		return "", false
+	}
+	start, ascii := p.i, true
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			s := p.b[start:p.i]
+			p.i++
+			if !ascii && !utf8.Valid(s) {
+				return "", false
+			}
+			return string(s), true
+		case c < 0x20 || c == '\\':
+			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+// The payloads of the busiest requests decode the fast way.
+
+func (r *PeerSendReq) decodeFast(d []byte) bool {
+	return decodeFlat(d, []flatField{{name: "to", str: &r.To}, {name: "msg", str: &r.Msg}, {name: "mid", str: &r.MID}})
+}
+
+func (r *PingReq) decodeFast(d []byte) bool {
+	return decodeFlat(d, []flatField{{name: "ack", num: &r.Ack}})
+}
+
+func (r *ChannelSendReq) decodeFast(d []byte) bool {
+	return decodeFlat(d, []flatField{{name: "ch", str: &r.Channel}, {name: "msg", str: &r.Msg}, {name: "mid", str: &r.MID}})
+}
+
+func (r *PeerMsg) decodeFast(d []byte) bool {
+	return decodeFlat(d, []flatField{{name: "from", str: &r.From}, {name: "msg", str: &r.Msg}, {name: "mid", str: &r.MID}, {name: "ts", i64: &r.TS}})
 }

@@ -44,12 +44,18 @@ func FuzzParseFrame(f *testing.F) {
 	})
 }
 
-// TestParseFrameTakesTheCommonShape: the frames a client sends take the fast way.
+// TestParseFrameTakesTheCommonShape: the frames and payloads a client sends
+// take the fast way.
 func TestParseFrameTakesTheCommonShape(t *testing.T) {
 	for _, s := range frameSeeds[:2] {
 		if _, ok := parseFrame([]byte(s)); !ok {
 			t.Errorf("%s: not taken the fast way", s)
 		}
+	}
+	var peer PeerSendReq
+	var ping PingReq
+	if !peer.decodeFast([]byte(`{"to":"鲍勃","msg":"你好","mid":"m1"}`)) || !ping.decodeFast([]byte(`{"ack":42}`)) {
+		t.Error("a peer message or a ping not taken the fast way")
 	}
 	for _, s := range []string{`{"id":7,"op":"res","err":{"code":1004,"msg":"no"}}`, `{"op":"x","op":"y"}`, `{"op":"x","d":null}`} {
 		if _, ok := parseFrame([]byte(s)); ok {
@@ -78,6 +84,39 @@ func FuzzAppend(f *testing.F) {
 		}
 		if got := fr.Append(nil); !bytes.Equal(got, want) {
 			t.Fatalf("Append %s, json.Marshal %s", got, want)
+		}
+	})
+}
+
+// FuzzDecodeFast: where a payload decodes the fast way, encoding/json
+// decodes it to the same value, into a value that held something before too.
+func FuzzDecodeFast(f *testing.F) {
+	for _, s := range []string{
+		`{"to":"bob","msg":"hi","mid":"m1"}`, `{"to":"鲍勃","msg":"你好 \"x\"","mid":""}`, `{"ack":42}`, `{"ack":-1}`,
+		`{"ch":"lobby","msg":"x","mid":"m","force":true}`, `{"from":"a","msg":"b","ts":1700000000000}`, `{"ts":-9223372036854775808}`,
+		`{"ts":9223372036854775808}`, `{"to":"a","to":"b"}`, `{"TO":"a"}`, `{"to":null}`, `{"to":1}`, `{}`, `{"to":"a"} x`,
+		`{"msg":"` + "\xff" + `"}`, `{"msg":"a` + "\x7f" + `b"}`, `{"ack":1.5}`, `{"ack":01}`, `[]`, `null`, `{"to":"a",}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, d []byte) {
+		type fast interface{ decodeFast([]byte) bool }
+		for _, mk := range []func() any{
+			func() any { return &PeerSendReq{To: "t", Msg: "m", MID: "i"} },
+			func() any { return &PingReq{Ack: 9} },
+			func() any { return &ChannelSendReq{Channel: "c", Msg: "m", MID: "i", Force: true} },
+			func() any { return &PeerMsg{From: "f", Msg: "m", MID: "i", TS: -5} },
+		} {
+			got, want := mk(), mk()
+			if !got.(fast).decodeFast(d) {
+				continue
+			}
+			if err := json.Unmarshal(d, want); err != nil {
+				t.Fatalf("%T %q: the fast way took what encoding/json refuses (%v)", got, d, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%T %q: fast %+v, encoding/json %+v", got, d, got, want)
+			}
 		}
 	})
 }

@@ -137,6 +137,9 @@ func (f *Frame) Decode(v any) error {
 	if len(f.D) == 0 {
 		return nil
 	}
+	if fd, ok := v.(interface{ decodeFast([]byte) bool }); ok && fd.decodeFast(f.D) {
+		return nil
+	}
 	if err := json.Unmarshal(f.D, v); err != nil {
 		return fmt.Errorf("bad payload for %s: %w", f.Op, err)
 	}
