@@ -150,7 +150,10 @@ func (n *Node) OpenLink(id LinkID, addr string, l Link) error {
 		defer c.closeAndDetach()
 		for {
 			msg, ok := c.in.pop()
-			if !ok || !c.process(msg) {
+			if !ok {
+				return
+			}
+			if _, ok := c.process(msg); !ok {
 				return
 			}
 		}
