@@ -53,7 +53,7 @@ func serveCmd(args []string) error {
 	queueTTL := fs.Duration("queue-ttl", 24*time.Hour, "how long offline peer messages are kept")
 	inviteHold := fs.Duration("invite-hold", 20*time.Second, "how long an invite to an offline account waits for it to log in")
 	inviteExpiry := fs.Duration("invite-expiry", 60*time.Second, "when an unanswered invite without _timeout expires")
-	flushDelay := fs.Duration("flush-delay", time.Millisecond, "when the server is behind on writes, let pushes gather this long before a write (more frames per write under load; negative: never wait)")
+	flushDelay := fs.Duration("flush-delay", 20*time.Millisecond, "when the server is behind on writes, let pushes to a connection gather as long as they already waited, up to this long (more frames per write under load; negative: never wait)")
 	requestRate := fs.Int("request-rate", 1000, "requests per second one connection may make")
 	maxConns := fs.Int("max-conns", 100000, "connections the server accepts")
 	maxPerAddr := fs.Int("max-conns-per-addr", 1000, "connections from one source address")

@@ -43,7 +43,7 @@ type Config struct {
 	MaxConnsPerAddr int             // connections from one source address (1,000)
 	LoginRate       int             // login attempts per second, node-wide (20,000)
 	AllowedOrigins  []string        // browser origins allowed to connect; empty: any
-	FlushDelay      time.Duration   // how long pushes to a connection gather before a write (0: none)
+	FlushDelay      time.Duration   // the longest a behind node lets pushes gather before a write (20 ms; negative: never)
 	Pprof           bool            // serve net/http/pprof under /debug/pprof/ (for profiling, not for an open network)
 
 	// Upstream makes the node a cluster edge: it relays its clients'
@@ -84,7 +84,7 @@ func (c *Config) withDefaults() Config {
 	defInt(&out.UserBacklog, 10000)
 	defInt(&out.RequestRate, 1000)
 	if out.FlushDelay == 0 {
-		out.FlushDelay = time.Millisecond // negative turns the wait off
+		out.FlushDelay = 20 * time.Millisecond // negative turns the wait off
 	}
 	defInt(&out.MaxConns, 100000)
 	defInt(&out.MaxConnsPerAddr, 1000)

@@ -35,14 +35,14 @@ type Conn struct {
 	// core has logged it in (ns); 0 until then.
 	readTimeout atomic.Int64
 
-	mu        sync.Mutex
-	queue     [][]byte // nil entry: close after what precedes it
-	queued    int
-	flushing  bool         // a flusher goroutine is writing the queue
-	lastWrite atomic.Int64 // unix ns of the last write: a busy connection can wait
-	closed    bool
-	sess      *Session // set once logged in; guarded by mu
-	requests  *rate.Limiter
+	mu       sync.Mutex
+	queue    [][]byte // nil entry: close after what precedes it
+	queued   int
+	flushing bool  // a flusher goroutine is writing the queue
+	queuedAt int64 // unix ns when the queue last went from empty to not
+	closed   bool
+	sess     *Session // set once logged in; guarded by mu
+	requests *rate.Limiter
 }
 
 func newConn(n *Node, ws *websocket.Conn, fd int, addr string) *Conn {
@@ -75,6 +75,9 @@ func (c *Conn) send(b []byte) {
 		c.node.log.Warn("dropping slow client", "fd", c.fd, "addr", c.addr)
 		c.close()
 		return
+	}
+	if len(c.queue) == 0 {
+		c.queuedAt = time.Now().UnixNano()
 	}
 	c.queue = append(c.queue, b)
 	c.queued += len(b)
@@ -143,32 +146,35 @@ func (c *Conn) closeAfterFlush() {
 		c.in.close()
 		return
 	}
+	if len(c.queue) == 0 {
+		c.queuedAt = time.Now().UnixNano()
+	}
 	c.queue = append(c.queue, nil)
 	c.startFlushLocked()
 }
 
-// How many connections waiting to be written make the node "behind": past
-// busyFlushers every flusher lets frames gather before writing; past
-// fewFlushers, those of connections that wrote a moment ago do.
-const (
-	busyFlushers = 64
-	fewFlushers  = 4
-)
+// behindAfter is how long a frame may wait for its connection's flusher to
+// start before the node counts as behind on writes; a goroutine not held up
+// by a queue of others starts within microseconds.
+const behindAfter = time.Millisecond
 
-// flush is the flusher goroutine. When the node is behind on writes (many
-// flushers at once, or a few and this connection wrote a moment ago) it lets
-// frames gather for FlushDelay first: one write then carries many frames, and
-// each write is a system call that costs far more than the frames in it. A
-// server with little to write writes at once, so a lone conversation never
-// waits (measured: SDK round trip p50 144 µs, 1.5 ms with the wait).
+// flush is the flusher goroutine. How long the first queued frame already
+// waited for it to start says how far behind on writes the node is; that far
+// behind it waits as long again (up to FlushDelay), so that one write then
+// carries what comes meanwhile. A write is a system call that costs far more
+// than the frames in it: under load, fewer and fuller writes are what lets
+// the node catch up (measured: 5,000 members, 7 frames per write and 0.5 M
+// deliveries/s without the wait, 43 and 2.0 M/s with 20 ms). A node that is
+// not behind writes at once, so a lone conversation never waits.
 func (c *Conn) flush() {
 	defer c.node.wg.Done()
-	n := c.node.flushers.Add(1)
-	defer c.node.flushers.Add(-1)
-	d := c.node.cfg.FlushDelay
-	recent := time.Since(time.Unix(0, c.lastWrite.Load())) < 4*d
-	if d > 0 && (n > busyFlushers || n > fewFlushers && recent) {
-		time.Sleep(d)
+	if limit := c.node.cfg.FlushDelay; limit > 0 {
+		c.mu.Lock()
+		since := c.queuedAt
+		c.mu.Unlock()
+		if behind := time.Duration(time.Now().UnixNano() - since); behind > behindAfter {
+			time.Sleep(min(behind, limit))
+		}
 	}
 	c.drain()
 }
@@ -207,7 +213,6 @@ func (c *Conn) drain() {
 				return
 			}
 			c.node.metrics.framesOut.Add(uint64(n))
-			c.lastWrite.Store(time.Now().UnixNano())
 			q = q[n:]
 		}
 	}

@@ -40,7 +40,6 @@ type Node struct {
 	links     sync.Map // LinkID → *Conn: the core's connections relayed by edges
 	edgeConns sync.Map // uint64 → *Conn: an edge's clients, by the id the core knows
 	connCount atomic.Int64
-	flushers  atomic.Int64   // flusher goroutines running
 	perAddr   map[string]int // open connections per source address; under stopMu
 	logins    *rate.Limiter  // login attempts per second, node-wide
 	metricsH  http.Handler
