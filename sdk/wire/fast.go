@@ -78,7 +78,7 @@ func parseFrame(line []byte) (Frame, bool) {
 	var seen uint8
 	for {
 		p.ws()
-		key, ok := p.plainString()
+		key, ok := p.plainBytes()
 		if !ok {
 			return f, false
 		}
@@ -88,13 +88,18 @@ func parseFrame(line []byte) (Frame, bool) {
 		}
 		p.ws()
 		var bit uint8
-		switch key {
+		switch string(key) {
 		case "id":
 			bit = 1
 			f.ID, ok = p.uint()
 		case "op":
 			bit = 2
-			f.Op, ok = p.plainString()
+			var op []byte
+			if op, ok = p.plainBytes(); ok {
+				if f.Op, ok = knownOps[string(op)]; !ok {
+					f.Op, ok = string(op), true
+				}
+			}
 		case "seq":
 			bit = 4
 			f.Seq, ok = p.uint()
@@ -154,26 +159,38 @@ func (p *parser) end() bool {
 	return p.i == len(p.b)
 }
 
-// plainString reads a string of printable ASCII without escapes.
-func (p *parser) plainString() (string, bool) {
+// plainBytes reads a string of printable ASCII without escapes; the bytes
+// alias the input.
+func (p *parser) plainBytes() ([]byte, bool) {
 	if !p.eat('"') {
-		return "", false
+		return nil, false
 	}
 	start := p.i
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
 		case c == '"':
-			s := string(p.b[start:p.i])
 			p.i++
-			return s, true
+			return p.b[start : p.i-1], true
 		case c < 0x20 || c >= utf8.RuneSelf || c == '\\':
-			return "", false
+			return nil, false
 		}
 		p.i++
 	}
-	return "", false
+	return nil, false
 }
+
+// knownOps gives the ops' names without allocating a string per frame.
+var knownOps = func() map[string]string {
+	m := make(map[string]string)
+	for _, op := range []string{OpLogin, OpLogout, OpPeerSend, OpChannelJoin, OpChannelLeave, OpChannelCount,
+		OpChannelSend, OpChannelSetAttr, OpChannelDelAttr, OpChannelClear, OpUserSetAttr, OpUserGetAttr,
+		OpUserGetAttrAll, OpUserStatus, OpInvoke, OpResult, OpPing, OpPong, PushPeerMsg, PushChannelMsg, PushUserJoined,
+		PushUserLeft, PushAttrUpdated, PushChannelGone, PushKicked, PushGoAway, PushLog, PushChannelSnap} {
+		m[op] = op
+	}
+	return m
+}()
 
 // uint reads a JSON integer that fits a uint64.
 func (p *parser) uint() (uint64, bool) {
@@ -377,7 +394,7 @@ func decodeFlat(data []byte, fields []flatField) bool {
 	var seen uint32
 	for {
 		p.ws()
-		key, ok := p.plainString()
+		key, ok := p.plainBytes()
 		if !ok {
 			return false
 		}
@@ -387,7 +404,7 @@ func decodeFlat(data []byte, fields []flatField) bool {
 		}
 		p.ws()
 		i := 0
-		for i < len(fields) && fields[i].name != key {
+		for i < len(fields) && fields[i].name != string(key) {
 			i++
 		}
 		if i == len(fields) || seen&(1<<i) != 0 {

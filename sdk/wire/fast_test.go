@@ -120,3 +120,45 @@ func FuzzDecodeFast(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkFrames: a peer message's frame through the hand-written envelope
+// and payload decoding, against encoding/json doing all of it.
+func BenchmarkFrames(b *testing.B) {
+	line := []byte(`{"id":12345,"op":"peer.send","d":{"to":"pb17","msg":"p17 000042 1764130000000000000 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","mid":"m42"}}`)
+	push := PeerMsg{From: "pa17", Msg: "p17 000042 1764130000000000000 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", TS: 1764130000000}
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			fs, err := Split(line)
+			var req PeerSendReq
+			if err != nil || fs[0].Decode(&req) != nil {
+				b.Fatal("bad frame")
+			}
+		}
+	})
+	b.Run("decode-encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var f Frame
+			var req PeerSendReq
+			if json.Unmarshal(line, &f) != nil || json.Unmarshal(f.D, &req) != nil {
+				b.Fatal("bad frame")
+			}
+		}
+	})
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			raw, _ := json.Marshal(&push)
+			f := Frame{Op: PushPeerMsg, Seq: 42, D: raw}
+			_ = f.Append(nil)
+		}
+	})
+	b.Run("encode-encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			raw, _ := json.Marshal(&push)
+			_, _ = json.Marshal(&Frame{Op: PushPeerMsg, Seq: 42, D: raw})
+		}
+	})
+}
