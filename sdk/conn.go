@@ -120,23 +120,12 @@ func (cn *conn) writeBatch(q [][]byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, size := 0, 0
-	for n < len(q) && q[n] != nil && (n == 0 || size+len(q[n]) < wire.MaxFrameBytes) {
-		if n > 0 {
-			if _, err := w.Write(newline); err != nil {
-				return n, err
-			}
-		}
-		if _, err := w.Write(q[n]); err != nil {
-			return n, err
-		}
-		size += len(q[n]) + 1
-		n++
+	n, err := wire.WriteFrames(w, q, wire.MaxFrameBytes)
+	if err != nil {
+		return n, err
 	}
 	return n, w.Close()
 }
-
-var newline = []byte{'\n'}
 
 func (c *Client) readLoop(cn *conn) {
 	for {

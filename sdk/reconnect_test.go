@@ -320,6 +320,23 @@ func TestLogoutWhileReconnecting(t *testing.T) {
 		t.Fatalf("events %v, want %v", got, want)
 	}
 	fs.refuse.Store(false)
+	// An attempt already under way at the logout may still reach the
+	// server (the kernel had its request): the SDK lets go of it at once
+	// and sends nothing on it. No attempt starts after.
+	select {
+	case fc := <-fs.conns:
+		select {
+		case <-fc.done:
+		case <-time.After(waitLimit):
+			t.Fatal("the SDK kept a connection that opened after its logout")
+		}
+		select {
+		case f := <-fc.in:
+			t.Fatalf("the SDK sent %s on a connection that opened after its logout", f.Op)
+		default:
+		}
+	case <-time.After(100 * time.Millisecond):
+	}
 	fs.noConnection(t, 100*time.Millisecond)
 }
 

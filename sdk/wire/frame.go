@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Version is the protocol version a client announces in its login request.
@@ -81,6 +82,28 @@ func EncodeError(id uint64, e *Error) []byte {
 	f := Frame{ID: id, Op: OpResult, Err: e}
 	return f.Append(nil)
 }
+
+// WriteFrames writes the leading frames of q to w as one message's body,
+// '\n'-separated, while they fit in max bytes (the first always fits), and
+// returns how many it wrote. It stops at a nil frame.
+func WriteFrames(w io.Writer, q [][]byte, max int) (int, error) {
+	n, size := 0, 0
+	for n < len(q) && q[n] != nil && (n == 0 || size+len(q[n]) < max) {
+		if n > 0 {
+			if _, err := w.Write(newline); err != nil {
+				return n, err
+			}
+		}
+		if _, err := w.Write(q[n]); err != nil {
+			return n, err
+		}
+		size += len(q[n]) + 1
+		n++
+	}
+	return n, nil
+}
+
+var newline = []byte{'\n'}
 
 // ErrEmptyMessage is returned by Split for a message with no frame in it.
 var ErrEmptyMessage = errors.New("wire: empty message")

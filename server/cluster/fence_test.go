@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -16,26 +15,14 @@ import (
 // jetStreamNATS is a lone nats-server with JetStream, joined by URL.
 func jetStreamNATS(t *testing.T) *NATS {
 	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
-		JetStream: true, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
+	ns := natsServer(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	n, err := Connect(ctx, NATSConfig{URL: ns.ClientURL()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		n.Close()
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
+	t.Cleanup(n.Close)
 	return n
 }
 

@@ -15,25 +15,35 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func plainNATS(t *testing.T) *nats.Conn {
+// natsServer starts a lone nats-server on loopback, stopped when the test ends.
+func natsServer(t *testing.T, jetStream bool) *natsserver.Server {
 	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true}
+	if jetStream {
+		opts.JetStream, opts.StoreDir = true, t.TempDir()
+	}
+	ns, err := natsserver.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		nc.Close()
 		ns.Shutdown()
 		ns.WaitForShutdown()
 	})
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	return ns
+}
+
+func plainNATS(t *testing.T) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(natsServer(t, false).ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
 	return nc
 }
 
