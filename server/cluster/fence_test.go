@@ -88,6 +88,8 @@ func TestEdgeSendsOnlyToTheCoreItFollows(t *testing.T) {
 					return
 				}
 			case <-deadline:
+				mu.Lock()
+				defer mu.Unlock()
 				t.Fatalf("nothing on %s; got %v", want, got)
 			}
 		}
