@@ -375,7 +375,8 @@ func (s side) line(b []byte) error {
 func (s side) end() error {
 	pr := s.p
 	c, lastp, acked := pr.b, &pr.bLastSeq, &pr.bAcked // each reader touches only its side's fields
-	var out []byte
+	var ping [48]byte
+	out := ping[:0]
 	if s.sender {
 		c, lastp, acked = pr.a, &pr.aLastSeq, &pr.aAcked
 	} else {
