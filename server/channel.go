@@ -142,6 +142,13 @@ func (c *Channel) ttl() time.Duration {
 	return c.node.cfg.ChannelTTL
 }
 
+// expiryMayHaveComeLocked reports whether the store's expiry of an empty
+// channel may be due at now: its TTL has run since it emptied, or this
+// object does not know when that was (made after it emptied).
+func (c *Channel) expiryMayHaveComeLocked(now time.Time) bool {
+	return c.emptySince.IsZero() || !now.Before(c.emptySince.Add(c.ttl()))
+}
+
 func (c *Channel) notifyMembership() bool { return c.intAttr(wire.AttrUserNotify, 1) != 0 }
 
 // recentAccounts lists up to max accounts, most recent first, and the count.

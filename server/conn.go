@@ -38,8 +38,8 @@ type Conn struct {
 	mu       sync.Mutex
 	queue    [][]byte // nil entry: close after what precedes it
 	queued   int
-	flushing bool  // a flusher goroutine is writing the queue
-	queuedAt int64 // unix ns when the queue last went from empty to not
+	flushing bool         // a flusher goroutine is writing the queue
+	queuedAt atomic.Int64 // unix ns when the queue last went from empty to not (written under mu)
 	closed   bool
 	sess     *Session // set once logged in; guarded by mu
 	requests *rate.Limiter
@@ -77,7 +77,7 @@ func (c *Conn) send(b []byte) {
 		return
 	}
 	if len(c.queue) == 0 {
-		c.queuedAt = time.Now().UnixNano()
+		c.queuedAt.Store(time.Now().UnixNano())
 	}
 	c.queue = append(c.queue, b)
 	c.queued += len(b)
@@ -147,7 +147,7 @@ func (c *Conn) closeAfterFlush() {
 		return
 	}
 	if len(c.queue) == 0 {
-		c.queuedAt = time.Now().UnixNano()
+		c.queuedAt.Store(time.Now().UnixNano())
 	}
 	c.queue = append(c.queue, nil)
 	c.startFlushLocked()
@@ -169,10 +169,7 @@ const behindAfter = time.Millisecond
 func (c *Conn) flush() {
 	defer c.node.wg.Done()
 	if limit := c.node.cfg.FlushDelay; limit > 0 {
-		c.mu.Lock()
-		since := c.queuedAt
-		c.mu.Unlock()
-		if behind := time.Duration(time.Now().UnixNano() - since); behind > behindAfter {
+		if behind := time.Duration(time.Now().UnixNano() - c.queuedAt.Load()); behind > behindAfter {
 			time.Sleep(min(behind, limit))
 		}
 	}

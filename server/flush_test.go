@@ -36,7 +36,7 @@ func TestBehindConnectionPacksWhatComesMeanwhile(t *testing.T) {
 	}
 	c.queue = append(c.queue, frames[0])
 	c.queued += len(frames[0])
-	c.queuedAt = time.Now().Add(-500 * time.Millisecond).UnixNano() // it waited half a second
+	c.queuedAt.Store(time.Now().Add(-500 * time.Millisecond).UnixNano()) // it waited half a second
 	c.startFlushLocked()
 	c.mu.Unlock()
 	c.send(frames[1])

@@ -322,9 +322,12 @@ func (c *Conn) join(f *wire.Frame, s *Session) {
 				n.log.Error("clear channel expiry", "channel", ch.name, "err", err)
 			}
 			// The janitor expires attributes in the store without the
-			// channel's lock and tells the node after: the first member
-			// sees what the store holds now that no expiry can come.
-			n.reloadAttrsLocked(ch)
+			// channel's lock and tells the node after: if the expiry may
+			// have come, the first member sees what the store holds now
+			// that none can.
+			if ch.expiryMayHaveComeLocked(time.Now()) {
+				n.reloadAttrsLocked(ch)
+			}
 		}
 		m = ch.addLocked(s)
 		s.mu.Lock()

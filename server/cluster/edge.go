@@ -87,9 +87,7 @@ func (e *edgeSide) watch() {
 				// Whatever core comes next is followed, whatever its term:
 				// the lease bucket may have been made anew, its revisions
 				// starting over.
-				e.coreID, e.term, e.seq = "", 0, 0
-				e.out.retarget("")
-				e.failOpensLocked()
+				e.followLocked("", 0)
 			}
 			e.mu.Unlock()
 			if lost {
@@ -112,9 +110,7 @@ func (e *edgeSide) onBeat(msg *nats.Msg) {
 		gone := term == e.term && e.coreID != ""
 		if gone {
 			e.m.log.Info("core stepped down", "core", e.coreID, "term", term)
-			e.coreID, e.term, e.seq = "", 0, 0
-			e.out.retarget("")
-			e.failOpensLocked()
+			e.followLocked("", 0)
 		}
 		e.mu.Unlock()
 		if gone {
@@ -132,14 +128,25 @@ func (e *edgeSide) onBeat(msg *nats.Msg) {
 		return
 	}
 	had := e.coreID != ""
-	e.coreID, e.term, e.lastBeat, e.seq = id, term, time.Now(), 0
-	e.out.retarget(e.m.inSubject(id, term))
-	e.failOpensLocked() // sent to the old core: the clients retry at once
+	e.followLocked(id, term)
 	e.mu.Unlock()
 	e.m.log.Info("following core", "core", id, "term", term)
 	if had {
 		e.node.CloseAll("the core node changed; reconnect")
 	}
+}
+
+// followLocked makes core id of term the one this edge relays to ("": none
+// known). The opens still waiting were sent to the old one: they are
+// refused, and their clients retry at once.
+func (e *edgeSide) followLocked(id string, term uint64) {
+	e.coreID, e.term, e.lastBeat, e.seq = id, term, time.Now(), 0
+	if id == "" {
+		e.out.retarget("")
+	} else {
+		e.out.retarget(e.m.inSubject(id, term))
+	}
+	e.failOpensLocked()
 }
 
 // onCore applies what the core sends to this edge's clients.

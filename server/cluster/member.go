@@ -145,9 +145,14 @@ func (m *Member) RelayID() string { return m.relayID }
 func (m *Member) ID() string { return m.cfg.NodeID }
 
 // IsCore reports whether this member runs the sessions now.
-func (m *Member) IsCore() bool {
-	t := m.core.Load()
-	return t != nil && t.ready.Load()
+func (m *Member) IsCore() bool { return m.serving() != nil }
+
+// serving is this member's term as the core once it is ready, else nil.
+func (m *Member) serving() *coreTerm {
+	if t := m.core.Load(); t != nil && t.ready.Load() {
+		return t
+	}
+	return nil
 }
 
 // CoreNode is the node running the sessions when this member is the core, else nil.
@@ -169,7 +174,7 @@ func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no core node reachable\n", http.StatusServiceUnavailable)
 		return
 	}
-	if t := m.core.Load(); t != nil && t.ready.Load() {
+	if t := m.serving(); t != nil {
 		t.node.ServeHTTP(w, r)
 		return
 	}
@@ -252,19 +257,18 @@ func (m *Member) tryLease(timeout time.Duration) {
 	}
 	rev, err := m.kv.Create(ctx, leaseKey, []byte(m.cfg.NodeID))
 	if err != nil {
-		switch {
-		case errors.Is(err, jetstream.ErrKeyExists):
+		if errors.Is(err, jetstream.ErrKeyExists) {
 			m.createFails = 0
-		default:
-			// After several failures in a row (NATS may have lost the bucket:
-			// a lone server restarted without its files, whose errors say
-			// only "no response"), make the bucket again if it is gone.
-			m.log.Debug("lease", "err", err)
-			if m.createFails++; m.createFails >= 3 {
-				m.createFails = 0
-				if kv, kerr := ensureKV(ctx, m.js, m.kvConfig()); kerr == nil {
-					m.kv = kv
-				}
+			return
+		}
+		// After several failures in a row (NATS may have lost the bucket: a
+		// lone server restarted without its files, whose errors say only
+		// "no response"), make the bucket again if it is gone.
+		m.log.Debug("lease", "err", err)
+		if m.createFails++; m.createFails >= 3 {
+			m.createFails = 0
+			if kv, kerr := ensureKV(ctx, m.js, m.kvConfig()); kerr == nil {
+				m.kv = kv
 			}
 		}
 		return
