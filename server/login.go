@@ -83,15 +83,17 @@ func (c *Conn) login(f *wire.Frame) {
 	k := key{req.App, req.Account}
 	s := newSession(n, newID(), req.App, req.Account)
 	s.conn = c
-	// Pushes to the new session may start as soon as it is in the hub; the
-	// answer is queued first so the client sees it before any of them.
-	c.reply(f.ID, wire.LoginRes{Session: s.id, Fd: c.fd, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond)})
 	c.mu.Lock()
 	c.sess = s
 	c.mu.Unlock()
 	c.loggedIn()
 	mb := n.mailbox(req.App, req.Account)
 	mb.Lock()
+	// Queued with the account's lock held, just before the session enters
+	// the hub: pushes to it can start only then, so the client sees the
+	// answer first; and a login the client makes after seeing the answer
+	// swaps in after this one, so it is the later one that wins.
+	c.reply(f.ID, wire.LoginRes{Session: s.id, Fd: c.fd, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond)})
 	old, kicked := n.sessions.swap(k, s)
 	n.deliverQueued(s) // the old session's unacknowledged messages too: they are still queued
 	mb.Unlock()
