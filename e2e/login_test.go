@@ -127,6 +127,35 @@ func TestKickedByLoginElsewhere103(t *testing.T) {
 	}
 }
 
+// TestKickedWhileDetachedDoesNotComeBack: a session kicked while its
+// connection was down learns of it when the SDK tries to resume, and ends
+// with 103 instead of logging in afresh and kicking the newer session.
+func TestKickedWhileDetachedDoesNotComeBack(t *testing.T) {
+	s := startServer(t, server.Config{})
+	p := startProxy(t, func() string { return s.addr })
+	a1 := loginVia(t, p, "alice")
+	a1.join(t, "room")
+	bob := login(t, s, "bob")
+	bob.join(t, "room")
+	a1.wait(t, "OnChannelUserJoined(bob,2)")
+	p.cut(true)
+	a1.wait(t, "OnReconnecting(1)")
+	a2 := login(t, s, "alice")
+	bob.wait(t, "OnChannelUserLeaved(alice,1)")
+	p.allow()
+	a1.wait(t, "OnChannelLeaved(room,601)")
+	a1.expect(t, "OnLogout(103)")
+	if a1.GetStatus() != 0 {
+		t.Fatalf("kicked status = %d", a1.GetStatus())
+	}
+	a2.quiet(t, a2.Client)
+	if n := a2.count("OnLogout("); n != 0 {
+		t.Fatalf("the newer session was logged out: %v", a2.all())
+	}
+	bob.QueryUserStatus("alice")
+	bob.wait(t, "OnQueryUserStatusResult(alice,1)")
+}
+
 func TestUnreachableServerFails201AfterRetryCount(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -73,6 +73,11 @@ func (c *Conn) login(f *wire.Frame) {
 			n.metrics.logins.Add(1)
 			return
 		}
+		if n.kicks.has(req.Resume.Session, time.Now()) {
+			n.metrics.loginFailures.Add(1)
+			c.replyErr(f.ID, wire.Errf(wire.LoginTokenKicked, "the session was ended by a login elsewhere"))
+			return
+		}
 		if e := n.authenticate(&req, true); e != nil {
 			n.metrics.loginFailures.Add(1)
 			c.replyErr(f.ID, e)
@@ -94,14 +99,22 @@ func (c *Conn) login(f *wire.Frame) {
 	// answer first; and a login the client makes after seeing the answer
 	// swaps in after this one, so it is the later one that wins.
 	c.reply(f.ID, wire.LoginRes{Session: s.id, Fd: c.fd, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond)})
+	// Noted before the swap: a resume that misses the session (swapped
+	// out) then finds it here.
+	if prev, ok := n.sessions.get(k); ok {
+		n.kicks.add(prev.id, time.Now())
+	}
 	old, kicked := n.sessions.swap(k, s)
+	if kicked {
+		n.announceSession(req.App, req.Account, "logout")
+	}
+	n.announceSession(req.App, req.Account, "login")
 	n.deliverQueued(s) // the old session's unacknowledged messages too: they are still queued
 	mb.Unlock()
 	if kicked {
 		n.endSession(old, endKicked)
 	}
 	n.deliverInvites(s)
-	n.announce(req.App, wire.ChannelUserOnline, map[string]any{"type": "login", "account": req.Account, "ts": time.Now().UnixMilli()})
 }
 
 // resume attaches c to the session the client names, replaying what it

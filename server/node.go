@@ -48,6 +48,7 @@ type Node struct {
 	mailboxes [256]sync.Mutex
 	metrics   metrics
 	calls     *calls
+	kicks     *kicks // sessions a login elsewhere ended
 
 	upgrader websocket.Upgrader
 	stop     chan struct{}
@@ -69,6 +70,7 @@ func New(cfg Config) *Node {
 		stop:     make(chan struct{}),
 		mailSeed: maphash.MakeSeed(),
 		calls:    newCalls(),
+		kicks:    newKicks(kickMemory, maxKicks),
 		perAddr:  make(map[string]int),
 		logins:   rate.NewLimiter(rate.Limit(c.LoginRate), c.LoginRate),
 	}
@@ -282,7 +284,13 @@ func (n *Node) endSessionIf(s *Session, why endReason, cond func() bool) {
 
 	mb := n.mailbox(s.app, s.account)
 	mb.Lock()
-	n.sessions.deleteIf(key{s.app, s.account}, func(v *Session) bool { return v == s })
+	// Announced with the account's lock held, as a login is, so that the
+	// special channel tells logins and logouts in the order they took
+	// effect. A session a login replaced is no longer here: that login
+	// announced its end.
+	if n.sessions.deleteIf(key{s.app, s.account}, func(v *Session) bool { return v == s }) {
+		n.announceSession(s.app, s.account, "logout")
+	}
 	mb.Unlock()
 	if ch := s.currentChannel(); ch != nil {
 		n.leave(s, ch)
@@ -296,7 +304,6 @@ func (n *Node) endSessionIf(s *Session, why endReason, cond func() bool) {
 	case why != endLogout:
 		conn.close()
 	}
-	n.announce(s.app, wire.ChannelUserOnline, map[string]any{"type": "logout", "account": s.account, "ts": time.Now().UnixMilli()})
 	n.log.Debug("session ended", "app", s.app, "account", s.account, "why", why)
 }
 
@@ -411,6 +418,12 @@ func (n *Node) announce(app, special string, v map[string]any) {
 		ch.pushLocked(wire.PushChannelMsg, wire.ChannelMsg{Channel: special, Msg: string(b)})
 	}
 	ch.mu.Unlock()
+}
+
+// announceSession tells __agora_user_online of a login or logout; under the
+// account's mailbox lock.
+func (n *Node) announceSession(app, account, what string) {
+	n.announce(app, wire.ChannelUserOnline, map[string]any{"type": what, "account": account, "ts": time.Now().UnixMilli()})
 }
 
 // leave takes a session out of a channel, for a leave, a logout or a lost session.
