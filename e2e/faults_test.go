@@ -21,11 +21,7 @@ func TestHalfOpenConnectionDetectedByBothSides(t *testing.T) {
 	s := startServer(t, server.Config{Heartbeat: hb, Grace: 200 * time.Millisecond})
 	p := startProxy(t, func() string { return s.addr })
 	// A short request timeout bounds each reconnect attempt into the black hole.
-	alice := loginVia(t, p, "alice", sdk.WithRequestTimeout(500*time.Millisecond))
-	alice.join(t, "room")
-	bob := login(t, s, "bob")
-	bob.join(t, "room")
-	alice.wait(t, "OnChannelUserJoined(bob,2)")
+	alice, bob := roomViaProxy(t, s, p, sdk.WithRequestTimeout(500*time.Millisecond))
 
 	start := time.Now()
 	p.stall() // the open connection, and new ones, are black holes

@@ -133,11 +133,7 @@ func TestKickedByLoginElsewhere103(t *testing.T) {
 func TestKickedWhileDetachedDoesNotComeBack(t *testing.T) {
 	s := startServer(t, server.Config{})
 	p := startProxy(t, func() string { return s.addr })
-	a1 := loginVia(t, p, "alice")
-	a1.join(t, "room")
-	bob := login(t, s, "bob")
-	bob.join(t, "room")
-	a1.wait(t, "OnChannelUserJoined(bob,2)")
+	a1, bob := roomViaProxy(t, s, p)
 	p.cut(true)
 	a1.wait(t, "OnReconnecting(1)")
 	a2 := login(t, s, "alice")

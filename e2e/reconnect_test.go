@@ -29,6 +29,18 @@ func loginWith(t *testing.T, account string, opts ...sdk.Option) *user {
 	return &user{Client: c, rec: r, account: account}
 }
 
+// roomViaProxy logs alice in through p and bob straight to s, both in
+// "room", alice having seen bob join.
+func roomViaProxy(t *testing.T, s *srv, p *proxy, aliceOpts ...sdk.Option) (alice, bob *user) {
+	t.Helper()
+	alice = loginVia(t, p, "alice", aliceOpts...)
+	alice.join(t, "room")
+	bob = login(t, s, "bob")
+	bob.join(t, "room")
+	alice.wait(t, "OnChannelUserJoined(bob,2)")
+	return alice, bob
+}
+
 // count returns how many recorded events start with prefix.
 func (r *rec) count(prefix string) int {
 	n := 0
@@ -43,11 +55,7 @@ func (r *rec) count(prefix string) int {
 func TestReconnectResumesSession(t *testing.T) {
 	s := startServer(t, server.Config{})
 	p := startProxy(t, func() string { return s.addr })
-	alice := loginVia(t, p, "alice")
-	alice.join(t, "room")
-	bob := login(t, s, "bob")
-	bob.join(t, "room")
-	alice.wait(t, "OnChannelUserJoined(bob,2)")
+	alice, bob := roomViaProxy(t, s, p)
 
 	p.cut(true)
 	alice.wait(t, "OnReconnecting(1)")
