@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ type gateLink struct {
 	entered chan struct{}
 	release chan struct{}
 	held    atomic.Bool
+	opened  sync.Once
 }
 
 func newGateLink(t *testing.T, hold func([]byte) bool) *gateLink {
@@ -37,13 +39,7 @@ func (l *gateLink) gate() {
 }
 
 // open lets the held thread go on; later calls do nothing.
-func (l *gateLink) open() {
-	select {
-	case <-l.release:
-	default:
-		close(l.release)
-	}
-}
+func (l *gateLink) open() { l.opened.Do(func() { close(l.release) }) }
 
 // waitHeld waits until a thread is held.
 func (l *gateLink) waitHeld(t *testing.T) {
