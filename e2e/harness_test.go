@@ -166,7 +166,6 @@ func (s *srv) restart() {
 	s.start()
 }
 
-// url is the address of the node the next user connects to.
 // waitStore waits until cond holds of the server's durable state (a
 // cluster's, read through its first NATS server).
 func (s *srv) waitStore(t testing.TB, what string, cond func(store.Store) (bool, error)) {
@@ -191,6 +190,7 @@ func (s *srv) waitStore(t testing.TB, what string, cond func(store.Store) (bool,
 	}
 }
 
+// url is the address of the node the next user connects to.
 func (s *srv) url() string {
 	if s.size > 0 {
 		i := int(s.next.Add(1)-1) % len(s.members)

@@ -76,13 +76,20 @@ func (c *Conn) send(b []byte) {
 		c.close()
 		return
 	}
+	c.enqueueLocked(b)
+	c.mu.Unlock()
+}
+
+// enqueueLocked queues b (nil: close after what precedes it) for the
+// flusher, noting when the queue stopped being empty: flush reads from that
+// how far behind the node is.
+func (c *Conn) enqueueLocked(b []byte) {
 	if len(c.queue) == 0 {
 		c.queuedAt.Store(time.Now().UnixNano())
 	}
 	c.queue = append(c.queue, b)
 	c.queued += len(b)
 	c.startFlushLocked()
-	c.mu.Unlock()
 }
 
 // startFlushLocked starts the flusher unless it runs. The reader holds the
@@ -146,11 +153,7 @@ func (c *Conn) closeAfterFlush() {
 		c.in.close()
 		return
 	}
-	if len(c.queue) == 0 {
-		c.queuedAt.Store(time.Now().UnixNano())
-	}
-	c.queue = append(c.queue, nil)
-	c.startFlushLocked()
+	c.enqueueLocked(nil)
 }
 
 // behindAfter is how long a frame may wait for its connection's flusher to

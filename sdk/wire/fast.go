@@ -66,28 +66,11 @@ func appendString(b []byte, s string) []byte {
 // common shape", and encoding/json decides.
 func parseFrame(line []byte) (Frame, bool) {
 	var f Frame
-	p := parser{b: line}
-	p.ws()
-	if !p.eat('{') {
-		return f, false
-	}
-	p.ws()
-	if p.eat('}') {
-		return f, p.end()
-	}
 	var seen uint8
-	for {
-		p.ws()
-		key, ok := p.plainBytes()
-		if !ok {
-			return f, false
-		}
-		p.ws()
-		if !p.eat(':') {
-			return f, false
-		}
-		p.ws()
+	p := parser{b: line}
+	ok := p.members(func(key []byte) bool {
 		var bit uint8
+		ok := false
 		switch string(key) {
 		case "id":
 			bit = 1
@@ -112,21 +95,14 @@ func parseFrame(line []byte) (Frame, bool) {
 			if ok = p.value(0) && !bytes.Equal(line[start:p.i], []byte("null")); ok {
 				f.D = bytes.Clone(line[start:p.i])
 			}
-		default:
-			return f, false
 		}
 		if !ok || seen&bit != 0 {
-			return f, false
+			return false
 		}
 		seen |= bit
-		p.ws()
-		if p.eat('}') {
-			return f, p.end()
-		}
-		if !p.eat(',') {
-			return f, false
-		}
-	}
+		return true
+	})
+	return f, ok
 }
 
 type parser struct {
@@ -157,6 +133,42 @@ func (p *parser) eat(c byte) bool {
 func (p *parser) end() bool {
 	p.ws()
 	return p.i == len(p.b)
+}
+
+// members reads a whole object (then only whitespace) whose keys are plain
+// (see plainBytes), calling member with each key once the parser stands at
+// its value; member reads the value, or returns false to decline.
+func (p *parser) members(member func(key []byte) bool) bool {
+	p.ws()
+	if !p.eat('{') {
+		return false
+	}
+	p.ws()
+	if p.eat('}') {
+		return p.end()
+	}
+	for {
+		p.ws()
+		key, ok := p.plainBytes()
+		if !ok {
+			return false
+		}
+		p.ws()
+		if !p.eat(':') {
+			return false
+		}
+		p.ws()
+		if !member(key) {
+			return false
+		}
+		p.ws()
+		if p.eat('}') {
+			return p.end()
+		}
+		if !p.eat(',') {
+			return false
+		}
+	}
 }
 
 // plainBytes reads a string of printable ASCII without escapes; the bytes
@@ -383,26 +395,8 @@ type flatField struct {
 // it is), integers. Anything else is declined for encoding/json to decide.
 func decodeFlat(data []byte, fields []flatField) bool {
 	p := parser{b: data}
-	p.ws()
-	if !p.eat('{') {
-		return false
-	}
-	p.ws()
-	if p.eat('}') {
-		return p.end()
-	}
 	var seen uint32
-	for {
-		p.ws()
-		key, ok := p.plainBytes()
-		if !ok {
-			return false
-		}
-		p.ws()
-		if !p.eat(':') {
-			return false
-		}
-		p.ws()
+	return p.members(func(key []byte) bool {
 		i := 0
 		for i < len(fields) && fields[i].name != string(key) {
 			i++
@@ -413,6 +407,7 @@ func decodeFlat(data []byte, fields []flatField) bool {
 		seen |= 1 << i
 		// Written as they come, as encoding/json does: should the fast
 		// way decline further on, encoding/json writes the same again.
+		var ok bool
 		switch f := fields[i]; {
 		case f.str != nil:
 			*f.str, ok = p.utf8String()
@@ -421,17 +416,8 @@ func decodeFlat(data []byte, fields []flatField) bool {
 		default:
 			*f.i64, ok = p.int()
 		}
-		if !ok {
-			return false
-		}
-		p.ws()
-		if p.eat('}') {
-			return p.end()
-		}
-		if !p.eat(',') {
-			return false
-		}
-	}
+		return ok
+	})
 }
 
 // utf8String reads a string without escapes or control characters whose
