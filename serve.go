@@ -115,12 +115,9 @@ func serveCmd(args []string) error {
 				*replicas = 3
 			}
 		}
-		if st, err = openClusterStore(nc, *replicas, log); err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
 	case *data != "":
 		var err error
-		if st, err = store.Open(*data); err != nil {
+		if st, err = store.OpenWith(*data, store.Options{Logger: log}); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
 	default:
@@ -172,7 +169,9 @@ func serveCmd(args []string) error {
 	var node node
 	if clustered {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		m, err := cluster.Start(ctx, cluster.Config{NATS: nc, Server: cfg, NodeID: *nodeID, Replicas: *replicas,
+		reps := *replicas
+		open := func() (store.Store, error) { return openClusterStore(nc, reps, log) }
+		m, err := cluster.Start(ctx, cluster.Config{NATS: nc, Server: cfg, OpenStore: open, NodeID: *nodeID, Replicas: *replicas,
 			LeaseTTL: *leaseTTL, NodeTimeout: *nodeTimeout, Streams: store.NATSStreams(""), Logger: log})
 		cancel()
 		if err != nil {
@@ -212,12 +211,13 @@ type node interface {
 	Shutdown(context.Context) error
 }
 
-// openClusterStore opens the JetStream store, waiting for a cluster whose
-// other nodes are still starting (an R3 stream needs three servers).
+// openClusterStore opens the JetStream store when this node becomes the
+// core, waiting for a cluster whose other nodes are still starting (an R3
+// stream needs three servers).
 func openClusterStore(nc *cluster.NATS, replicas int, log *slog.Logger) (store.Store, error) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		st, err := store.NATS(nc.JS, store.NATSOptions{Replicas: replicas})
+		st, err := store.NATS(nc.JS, store.NATSOptions{Replicas: replicas, Store: store.Options{Logger: log}})
 		if err == nil {
 			return st, nil
 		}

@@ -70,11 +70,6 @@ const (
 func (s *srv) startMembers() {
 	s.t.Helper()
 	ns := sharedNATS(s.t)
-	if s.stores == nil {
-		for _, n := range ns {
-			s.stores = append(s.stores, clusterStore(s.t, n, s.prefix))
-		}
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	addrs := make([]string, s.size)
@@ -83,11 +78,9 @@ func (s *srv) startMembers() {
 	}
 	s.members = nil
 	for i := 0; i < s.size; i++ {
-		cfg := s.cfg
-		cfg.Store = s.stores[i%len(ns)]
 		nc := ns[i%len(ns)]
 		mb, err := cluster.Start(ctx, cluster.Config{
-			NATS: nc, Server: cfg, Prefix: s.prefix, Replicas: 3,
+			NATS: nc, Server: s.cfg, OpenStore: clusterStore(nc, s.prefix), Prefix: s.prefix, Replicas: 3,
 			LeaseTTL: suiteLease, NodeTimeout: suiteNodeTimeout, Streams: store.NATSStreams("S" + s.prefix),
 		})
 		if err != nil {
@@ -159,14 +152,11 @@ func (s *srv) stopMembers() {
 	}
 }
 
-// clusterStore is the members' shared durable state in JetStream, closed
-// after the members stop (cleanups run last first).
-func clusterStore(t testing.TB, n *cluster.NATS, prefix string) store.Store {
-	t.Helper()
-	st, err := store.NATS(n.JS, store.NATSOptions{Replicas: 3, Prefix: "S" + prefix})
-	if err != nil {
-		t.Fatalf("store: %v", err)
+// clusterStore opens the members' durable state in JetStream, each time a
+// member becomes the core; it reaches JetStream through n, the member's
+// own NATS server.
+func clusterStore(n *cluster.NATS, prefix string) func() (store.Store, error) {
+	return func() (store.Store, error) {
+		return store.NATS(n.JS, store.NATSOptions{Replicas: 3, Prefix: "S" + prefix})
 	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
 }

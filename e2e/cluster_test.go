@@ -47,9 +47,7 @@ func startFaultClusterTimeout(t *testing.T, cfg server.Config, nodeTimeout time.
 		}
 	})
 	for i := range ns {
-		c := cfg
-		c.Store = clusterStore(t, ns[i], "fault") // each node reaches JetStream through its own NATS server
-		m, err := cluster.Start(ctx, cluster.Config{NATS: ns[i], Server: c, NodeID: fmt.Sprintf("node%d", i+1),
+		m, err := cluster.Start(ctx, cluster.Config{NATS: ns[i], Server: cfg, OpenStore: clusterStore(ns[i], "fault"), NodeID: fmt.Sprintf("node%d", i+1),
 			Replicas: 3, LeaseTTL: testLease, NodeTimeout: nodeTimeout, Streams: store.NATSStreams("Sfault")})
 		if err != nil {
 			t.Fatal(err)

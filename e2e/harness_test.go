@@ -70,8 +70,7 @@ type srv struct {
 	size    int // cluster members; 0: one plain node
 	prefix  string
 	members []*member
-	stores  []store.Store // one per NATS server, sharing their JetStream state
-	next    atomic.Int64  // the member the next user connects to
+	next    atomic.Int64 // the member the next user connects to
 }
 
 func startServer(t testing.TB, cfg server.Config) *srv {
@@ -170,12 +169,21 @@ func (s *srv) restart() {
 // cluster's, read through its first NATS server).
 func (s *srv) waitStore(t testing.TB, what string, cond func(store.Store) (bool, error)) {
 	t.Helper()
-	st := s.st
-	if s.size > 0 {
-		st = s.stores[0]
-	}
 	deadline := time.Now().Add(waitFor())
 	for {
+		st := s.st
+		for _, m := range s.members {
+			if cs := m.m.CoreStore(); cs != nil {
+				st = cs // a cluster's is the core's: it reads the log as it writes it
+			}
+		}
+		if st == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no core", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
 		ok, err := cond(st)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)

@@ -70,7 +70,6 @@ func startCluster(t *testing.T) ([]string, int) {
 	}
 	var (
 		members []*cluster.Member
-		stores  []store.Store
 		served  []chan error
 		urls    []string
 	)
@@ -91,23 +90,15 @@ func startCluster(t *testing.T) ([]string, int) {
 			}()
 		}
 		wg.Wait()
-		for _, st := range stores {
-			_ = st.Close()
-		}
 		for _, n := range ns {
 			n.Close()
 		}
 	})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i := range ns {
-		st, err := store.NATS(ns[i].JS, store.NATSOptions{Replicas: 3, Prefix: "X"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		stores = append(stores, st)
-		cfg := benchLimits()
-		cfg.Store = st
-		m, err := cluster.Start(ctx, cluster.Config{NATS: ns[i], Server: cfg, NodeID: fmt.Sprintf("node%d", i+1),
+		js := ns[i].JS
+		open := func() (store.Store, error) { return store.NATS(js, store.NATSOptions{Replicas: 3, Prefix: "X"}) }
+		m, err := cluster.Start(ctx, cluster.Config{NATS: ns[i], Server: benchLimits(), OpenStore: open, NodeID: fmt.Sprintf("node%d", i+1),
 			Replicas: 3, LeaseTTL: 1500 * time.Millisecond, NodeTimeout: 1500 * time.Millisecond, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)

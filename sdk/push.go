@@ -47,6 +47,13 @@ func (e *engine) frame(cn *conn, f *wire.Frame) {
 			}
 			e.lastSeq = f.Seq
 		}
+		if m.Key > 0 {
+			if m.Key <= e.queueKey {
+				e.log("dropped a redelivered message %q from %q (already delivered from the queue)", m.MID, m.From)
+				return
+			}
+			e.queueKey = m.Key
+		}
 		if m.MID != "" && e.seenPeerMsg(m.From, m.MID) {
 			e.log("dropped a redelivered message %q from %q", m.MID, m.From)
 			return

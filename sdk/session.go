@@ -65,14 +65,19 @@ type engine struct {
 	hbTimer  *time.Timer
 	lastRecv time.Time
 	lastPing time.Time
-	lastSeq  uint64                // user stream: last push delivered
-	ackedSeq uint64                // user stream: last seq acknowledged to the server
-	peerSeen map[string]struct{}   // recent (sender, message id) pairs, across sessions
-	calls    map[callRef]*callInfo // live calls, to report each one's final outcome once
-	peerRing []string
-	channel  string // current channel, "" when none
-	lastOff  uint64 // channel stream: last push delivered
-	chSync   bool   // channel stream is live (false while rejoining after a new session)
+	lastSeq  uint64 // user stream: last push delivered
+	// The offline queue's cursor, kept across sessions: the last queued
+	// peer message delivered (its key), in which queue, for which account.
+	queue        string
+	queueKey     uint64
+	queueAccount string
+	ackedSeq     uint64                // user stream: last seq acknowledged to the server
+	peerSeen     map[string]struct{}   // recent (sender, message id) pairs, across sessions
+	calls        map[callRef]*callInfo // live calls, to report each one's final outcome once
+	peerRing     []string
+	channel      string // current channel, "" when none
+	lastOff      uint64 // channel stream: last push delivered
+	chSync       bool   // channel stream is live (false while rejoining after a new session)
 
 	nextID   uint64
 	pending  map[uint64]*request
@@ -281,6 +286,11 @@ func (e *engine) dialDone(gen uint64, ws *websocket.Conn, err error) {
 	if e.ph == phReconnect {
 		req.Resume = &wire.Resume{Session: e.session, Seq: e.lastSeq, Channel: e.channel, Off: e.lastOff}
 	}
+	if e.queueKey > 0 && e.queueAccount == e.cred.account {
+		// A new session must not deliver again what this one delivered,
+		// even if the server never heard the acknowledgement (it crashed).
+		req.Cursor = &wire.Cursor{Queue: e.queue, Key: e.queueKey}
+	}
 	e.nextID++
 	id := e.nextID
 	e.loginID = id
@@ -388,6 +398,9 @@ func (e *engine) loginAnswer(f *wire.Frame) {
 	e.ph = phOnline
 	e.home, e.next, e.avoid = e.cur, e.cur, -1
 	e.session, e.fd = res.Session, res.Fd
+	if res.Queue != e.queue || e.queueAccount != e.cred.account {
+		e.queue, e.queueKey, e.queueAccount = res.Queue, 0, e.cred.account
+	}
 	e.hb = e.c.cfg.heartbeat
 	if e.hb <= 0 {
 		e.hb = time.Duration(res.Heartbeat) * time.Millisecond

@@ -43,6 +43,7 @@ type Conn struct {
 	closed   bool
 	sess     *Session // set once logged in; guarded by mu
 	requests *rate.Limiter
+	pending  answerGate // answers still to come (answers.go)
 }
 
 func newConn(n *Node, ws *websocket.Conn, fd int, addr string) *Conn {
@@ -277,6 +278,16 @@ func (c *Conn) readFrames(up Upstream) {
 		c.closeAndDetach()
 	}()
 	for {
+		if up == nil {
+			// Silence is counted from here: a client is not dead because
+			// its last requests took long to handle (a slow disk).
+			c.mu.Lock()
+			sess := c.sess
+			c.mu.Unlock()
+			if sess != nil {
+				_ = c.ws.SetReadDeadline(time.Now().Add(3 * c.node.cfg.Heartbeat))
+			}
+		}
 		typ, msg, err := c.ws.ReadMessage()
 		if err != nil {
 			var ce *websocket.CloseError
@@ -302,12 +313,6 @@ func (c *Conn) readFrames(up Upstream) {
 			_ = c.requests.Wait(context.Background())
 			up.Message(uint64(c.fd), msg)
 			continue
-		}
-		c.mu.Lock()
-		sess := c.sess
-		c.mu.Unlock()
-		if sess != nil {
-			_ = c.ws.SetReadDeadline(time.Now().Add(3 * c.node.cfg.Heartbeat))
 		}
 		deep, ok := c.process(msg)
 		if !ok {

@@ -45,8 +45,8 @@ func (c *Conn) handle(f *wire.Frame) {
 		}
 		return
 	}
-	defer s.finish(f.ID)
 	if b, ok := s.answered(f.ID); ok {
+		s.finish(f.ID)
 		c.send(b) // a request resent after a resume: answer it again, do not run it again
 		return
 	}
@@ -55,13 +55,34 @@ func (c *Conn) handle(f *wire.Frame) {
 	s.mu.Unlock()
 	if ended {
 		c.replyErr(f.ID, wire.Errf(wire.GeneralNotLogin, "the session has ended"))
+		s.finish(f.ID)
 		return
 	}
 	if !c.requests.Allow() {
 		n.metrics.limited.Add(1)
-		c.replyErr(f.ID, wire.Errf(wire.GeneralFailed, "too many requests on this connection (limit %d/s)", n.cfg.RequestRate))
+		e := wire.Errf(wire.GeneralFailed, "too many requests on this connection (limit %d/s)", n.cfg.RequestRate)
+		if f.Op == wire.OpPeerSend {
+			c.later(f.ID, s).fail(e) // in order with the answers still to come
+		} else {
+			c.awaitAnswers()
+			c.replyErr(f.ID, e)
+			s.finish(f.ID)
+		}
 		return
 	}
+	if f.Op == wire.OpPeerSend {
+		var req wire.PeerSendReq
+		a := c.later(f.ID, s)
+		if e := decode(f, &req); e != nil {
+			a.fail(e)
+			return
+		}
+		n.sendPeer(s, &req, a)
+		return
+	}
+	// Every other request is answered after the peer messages before it.
+	c.awaitAnswers()
+	defer s.finish(f.ID)
 	var res any
 	var e *wire.Error
 	switch f.Op {
@@ -71,11 +92,6 @@ func (c *Conn) handle(f *wire.Frame) {
 	case wire.OpChannelJoin:
 		c.join(f, s)
 		return
-	case wire.OpPeerSend:
-		var req wire.PeerSendReq
-		if e = decode(f, &req); e == nil {
-			e = n.sendPeer(s, &req)
-		}
 	case wire.OpChannelSend:
 		var req wire.ChannelSendReq
 		if e = decode(f, &req); e == nil {
@@ -192,40 +208,51 @@ func decode(f *wire.Frame, v any) *wire.Error {
 
 func internal(err error) *wire.Error { return wire.Errf(wire.General, "server error: %v", err) }
 
-// sendPeer stores a peer message durably, then delivers it if the recipient
-// is online. It leaves the store when the recipient acknowledges it, so a
-// message whose sender was told "sent" survives any crash or disconnection.
-func (n *Node) sendPeer(s *Session, req *wire.PeerSendReq) *wire.Error {
+// sendPeer queues a peer message durably; once it is, the recipient gets
+// it if online and the sender its answer (a). It leaves the queue when the
+// recipient acknowledges it, so a message whose sender was told "sent"
+// survives any crash or disconnection. The recipient never sees a message
+// before it is durable: what it saw, it still has after a crash.
+func (n *Node) sendPeer(s *Session, req *wire.PeerSendReq, a *laterAnswer) {
 	if e := wire.CheckName("account", req.To); e != nil {
-		return e
+		a.fail(e)
+		return
 	}
 	if e := wire.CheckText("message", req.Msg, wire.MaxMessageBytes); e != nil {
-		return e
-	}
-	if req.MID != "" && s.seenMID(req.MID) {
-		return nil // a resend of a message already accepted
+		a.fail(e)
+		return
 	}
 	if !s.limiter.Allow() {
-		s.forgetMID(req.MID)
 		n.metrics.limited.Add(1)
-		return wire.Errf(wire.SendMessageOther, "rate limited: more than %d messages per second from this account", n.cfg.UserRate)
+		a.fail(wire.Errf(wire.SendMessageOther, "rate limited: more than %d messages per second from this account", n.cfg.UserRate))
+		return
 	}
 	q := store.Queued{From: s.account, Msg: req.Msg, MID: req.MID, TS: time.Now().UnixMilli()}
-	mb := n.mailbox(s.app, req.To)
-	mb.Lock()
-	defer mb.Unlock()
-	qk, err := n.store.Enqueue(s.app, req.To, q, n.cfg.QueueMax, n.cfg.QueueTTL)
-	if err != nil {
-		s.forgetMID(req.MID)
-		if errors.Is(err, store.ErrQueueFull) {
-			return wire.Errf(wire.SendMessageOther, "the recipient has %d undelivered messages, the limit", n.cfg.QueueMax)
+	n.store.Enqueue(s.app, req.To, q, n.queueLimits, func(key uint64, err error) {
+		switch {
+		case errors.Is(err, store.ErrDuplicate):
+			a.ok() // a resend of a message already accepted
+		case errors.Is(err, store.ErrQueueFull):
+			a.fail(wire.Errf(wire.SendMessageOther, "the recipient has %d undelivered messages, the limit", n.cfg.QueueMax))
+		case err != nil:
+			a.fail(internal(err))
+		default:
+			n.deliverPeer(s.app, req.To, wire.PeerMsg{From: q.From, Msg: q.Msg, MID: q.MID, TS: q.TS, Key: key})
+			a.ok()
 		}
-		return internal(err)
+	})
+}
+
+// deliverPeer pushes a durable peer message to its recipient if online.
+// Under the account's mailbox, as a login reads the queue: each message
+// reaches a session once, from the one or the other.
+func (n *Node) deliverPeer(app, to string, m wire.PeerMsg) {
+	mb := n.mailbox(app, to)
+	mb.Lock()
+	if s, ok := n.sessions.get(key{app, to}); ok {
+		s.pushUser(wire.PushPeerMsg, m, m.Key)
 	}
-	if to, ok := n.sessions.get(key{s.app, req.To}); ok {
-		to.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: q.From, Msg: q.Msg, MID: q.MID, TS: q.TS}, qk)
-	}
-	return nil
+	mb.Unlock()
 }
 
 // sendChannel publishes a channel message to every member, the sender too.

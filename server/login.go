@@ -98,7 +98,7 @@ func (c *Conn) login(f *wire.Frame) {
 	// the hub: pushes to it can start only then, so the client sees the
 	// answer first; and a login the client makes after seeing the answer
 	// swaps in after this one, so it is the later one that wins.
-	c.reply(f.ID, wire.LoginRes{Session: s.id, Fd: c.fd, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond)})
+	c.reply(f.ID, wire.LoginRes{Session: s.id, Fd: c.fd, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond), Queue: n.store.ID()})
 	// Noted before the swap: a resume that misses the session (swapped
 	// out) then finds it here.
 	if prev, ok := n.sessions.get(k); ok {
@@ -109,6 +109,11 @@ func (c *Conn) login(f *wire.Frame) {
 		n.announceSession(req.App, req.Account, "logout")
 	}
 	n.announceSession(req.App, req.Account, "login")
+	if cur := req.Cursor; cur != nil && cur.Key > 0 && cur.Queue == n.store.ID() {
+		// What the client delivered before is not delivered again, even
+		// if its acknowledgement never reached the store.
+		n.store.Dequeue(req.App, req.Account, cur.Key)
+	}
 	n.deliverQueued(s) // the old session's unacknowledged messages too: they are still queued
 	mb.Unlock()
 	if kicked {
@@ -151,7 +156,7 @@ func (c *Conn) resume(id uint64, req *wire.LoginReq) bool {
 		}
 		old := s.conn
 		s.conn = c
-		c.reply(id, wire.LoginRes{Session: s.id, Fd: c.fd, Resumed: true, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond)})
+		c.reply(id, wire.LoginRes{Session: s.id, Fd: c.fd, Resumed: true, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond), Queue: n.store.ID()})
 		// User stream: drop what the client has, resend the rest.
 		i := 0
 		for i < len(s.backlog) && s.backlog[i].seq <= req.Resume.Seq {
@@ -208,9 +213,7 @@ func (n *Node) dequeueAcked(s *Session, acked []userPush) {
 		maxKey = max(maxKey, p.queueKey)
 	}
 	if maxKey > 0 {
-		if err := n.store.Dequeue(s.app, s.account, maxKey); err != nil {
-			n.log.Error("dequeue offline messages", "account", s.account, "err", err)
-		}
+		n.store.Dequeue(s.app, s.account, maxKey)
 	}
 }
 
@@ -224,7 +227,7 @@ func (n *Node) deliverQueued(s *Session) {
 	}
 	for i := range msgs {
 		m := msgs[i]
-		if !s.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: m.From, Msg: m.Msg, MID: m.MID, TS: m.TS}, m.Key) {
+		if !s.pushUser(wire.PushPeerMsg, wire.PeerMsg{From: m.From, Msg: m.Msg, MID: m.MID, TS: m.TS, Key: m.Key}, m.Key) {
 			return
 		}
 	}

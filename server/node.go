@@ -50,6 +50,8 @@ type Node struct {
 	calls     *calls
 	kicks     *kicks // sessions a login elsewhere ended
 
+	queueLimits store.QueueLimits
+
 	upgrader websocket.Upgrader
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -73,6 +75,8 @@ func New(cfg Config) *Node {
 		kicks:    newKicks(kickMemory, maxKicks),
 		perAddr:  make(map[string]int),
 		logins:   rate.NewLimiter(rate.Limit(c.LoginRate), c.LoginRate),
+
+		queueLimits: store.QueueLimits{Max: c.QueueMax, TTL: c.QueueTTL},
 	}
 	n.upgrader = websocket.Upgrader{
 		// Small read buffers and pooled write buffers: an idle connection
@@ -84,10 +88,38 @@ func New(cfg Config) *Node {
 	}
 	n.metricsH = n.metricsHandler()
 	if c.Upstream == nil { // an edge keeps no state: the core's janitor does the work
+		n.recoverExpiries()
 		n.wg.Add(1)
 		go n.janitor()
 	}
 	return n
+}
+
+// recoverExpiries starts the TTL of every channel that has attributes but
+// no expiry: after a crash, those that had members then. (A shutdown starts
+// them all; nothing else leaves a memberless channel without one.)
+func (n *Node) recoverExpiries() {
+	chans, err := n.store.UnexpiringChannels()
+	if err != nil {
+		n.log.Error("list channels without expiry", "err", err)
+		return
+	}
+	now := time.Now()
+	for _, c := range chans {
+		if wire.IsSpecialChannel(c[1]) {
+			continue
+		}
+		err := n.withChannel(c[0], c[1], func(ch *Channel) {
+			if len(ch.members) == 0 && len(ch.attrs) > 0 {
+				if err := n.store.SetChannelExpiry(ch.app, ch.name, now.Add(ch.ttl())); err != nil {
+					n.log.Error("set channel expiry", "channel", ch.name, "err", err)
+				}
+			}
+		})
+		if err != nil {
+			n.log.Error("recover channel expiry", "channel", c[1], "err", err)
+		}
+	}
 }
 
 // checkOrigin admits clients without an Origin header (programs) and

@@ -31,14 +31,18 @@ type Session struct {
 	channel *Channel   // the one channel the session is in, or nil
 	seq     uint64     // last user-stream seq assigned
 	backlog []userPush // unacknowledged user-stream pushes, in seq order
-	grace   *time.Timer
-	detachN int // which detach the grace timer belongs to
-	ended   bool
-	answers map[uint64][]byte // recent answers by request id, to answer a resent request once
-	ansRing []uint64
-	running map[uint64]chan struct{} // requests being handled, closed when answered
-	mids    map[string]struct{}      // recent message ids, to answer a resent send once
-	midRing []string
+	// delivered is the key of the last queued peer message pushed: the
+	// login's read of the queue and the messages accepted meanwhile may
+	// offer one twice, and keys only grow.
+	delivered uint64
+	grace     *time.Timer
+	detachN   int // which detach the grace timer belongs to
+	ended     bool
+	answers   map[uint64][]byte // recent answers by request id, to answer a resent request once
+	ansRing   []uint64
+	running   map[uint64]chan struct{} // requests being handled, closed when answered
+	mids      map[string]struct{}      // recent message ids, to answer a resent send once
+	midRing   []string
 }
 
 const recentMIDs = 1024
@@ -135,8 +139,9 @@ func (s *Session) forgetMID(mid string) {
 	s.mu.Unlock()
 }
 
-// pushUser appends a push to the user stream and sends it if connected.
-// It reports false when the session has ended (the caller must then keep the
+// pushUser appends a push to the user stream and sends it if connected; a
+// queued peer message (queueKey > 0) only if it was not pushed already. It
+// reports false when the session has ended (the caller must then keep the
 // message elsewhere).
 func (s *Session) pushUser(op string, d any, queueKey uint64) bool {
 	raw, err := json.Marshal(d)
@@ -148,6 +153,13 @@ func (s *Session) pushUser(op string, d any, queueKey uint64) bool {
 	if s.ended {
 		s.mu.Unlock()
 		return false
+	}
+	if queueKey > 0 {
+		if queueKey <= s.delivered {
+			s.mu.Unlock()
+			return true
+		}
+		s.delivered = queueKey
 	}
 	if len(s.backlog) >= s.node.cfg.UserBacklog {
 		// The client has stopped acknowledging. End the session: its peer
@@ -183,9 +195,7 @@ func (s *Session) ack(seq uint64) {
 	s.backlog = append(s.backlog[:0:0], s.backlog[n:]...)
 	s.mu.Unlock()
 	if maxKey > 0 {
-		if err := s.node.store.Dequeue(s.app, s.account, maxKey); err != nil {
-			s.node.log.Error("dequeue offline messages", "app", s.app, "account", s.account, "err", err)
-		}
+		s.node.store.Dequeue(s.app, s.account, maxKey)
 	}
 }
 

@@ -462,5 +462,5 @@ func (r *ChannelSendReq) decodeFast(d []byte) bool {
 }
 
 func (r *PeerMsg) decodeFast(d []byte) bool {
-	return decodeFlat(d, []flatField{{name: "from", str: &r.From}, {name: "msg", str: &r.Msg}, {name: "mid", str: &r.MID}, {name: "ts", i64: &r.TS}})
+	return decodeFlat(d, []flatField{{name: "from", str: &r.From}, {name: "msg", str: &r.Msg}, {name: "mid", str: &r.MID}, {name: "ts", i64: &r.TS}, {name: "key", num: &r.Key}})
 }

@@ -52,6 +52,15 @@ type LoginReq struct {
 	Device  string  `json:"device,omitempty"`
 	SDK     int     `json:"sdk,omitempty"` // GetSdkVersion of the client
 	Resume  *Resume `json:"resume,omitempty"`
+	// Cursor says which queued peer messages the client already delivered,
+	// so that a new session does not deliver them again (see PeerMsg.Key).
+	Cursor *Cursor `json:"cursor,omitempty"`
+}
+
+// Cursor is the last peer message a client delivered to its application.
+type Cursor struct {
+	Queue string `json:"queue"` // LoginRes.Queue of the session that delivered it
+	Key   uint64 `json:"key"`   // its PeerMsg.Key
 }
 
 // Resume names the session to take over and what the client has already seen.
@@ -71,6 +80,9 @@ type LoginRes struct {
 	Resumed bool `json:"resumed"`
 	// Heartbeat is the ping interval the server expects, in milliseconds.
 	Heartbeat int `json:"hb"`
+	// Queue names the server's offline queue (its durable store): peer
+	// message keys, and so cursors, mean something only within one.
+	Queue string `json:"queue,omitempty"`
 }
 
 // PingReq is the client's heartbeat.
@@ -91,6 +103,11 @@ type PeerMsg struct {
 	Msg  string `json:"msg"`
 	MID  string `json:"mid,omitempty"` // the sender's message id: a client may drop a redelivery with one it has seen
 	TS   int64  `json:"ts"`            // ms since the epoch, when the server accepted it
+	// Key is the message's place in the recipient's queue: it only grows,
+	// across sessions and restarts of the server. A client drops a message
+	// whose key is not above the last it delivered, and names that one in
+	// its next login's Cursor.
+	Key uint64 `json:"key,omitempty"`
 }
 
 // ChannelReq names a channel.

@@ -11,20 +11,23 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/xinling/xinling/server"
+	"github.com/xinling/xinling/server/store"
 )
 
 // coreTerm is this member's time as the core: a fresh node (sessions start
 // empty; durable state comes from the shared store) and the relay to edges.
 type coreTerm struct {
-	m       *Member
-	node    *server.Node
-	rev     uint64    // the lease revision it holds (refreshed)
-	renewed time.Time // when it was last refreshed
-	term    uint64    // the revision it was won with
-	sub     *nats.Subscription
-	ready   atomic.Bool // serving: the stream leaders are gathered and the edges told
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	m        *Member
+	node     *server.Node       // set by start, before ready
+	store    store.Store        // the term's own store, when Config.OpenStore makes one
+	rev      uint64             // the lease revision it holds (refreshed)
+	renewed  time.Time          // when it was last refreshed
+	term     uint64             // the revision it was won with
+	sub      *nats.Subscription // set by start
+	ready    atomic.Bool        // serving: the stream leaders are gathered and the edges told
+	stop     chan struct{}
+	haltOnce sync.Once
+	wg       sync.WaitGroup
 
 	mu    sync.Mutex
 	edges map[string]*edgeState
@@ -40,30 +43,68 @@ type edgeState struct {
 
 func (m *Member) becomeCoreLocked(rev uint64, sent time.Time) {
 	t := &coreTerm{m: m, rev: rev, term: rev, renewed: sent, stop: make(chan struct{}), edges: make(map[string]*edgeState)}
-	if f, ok := m.cfg.Server.Store.(interface{ ForgetCache() }); ok {
-		f.ForgetCache() // another core may have written the store since this node last was one
+	m.core.Store(t)
+	m.log.Info("this node is now the core", "term", rev)
+	t.wg.Add(1)
+	go t.start()
+}
+
+// start opens the term's store (reading it can take a while: the lease is
+// renewed meanwhile, not held up), starts its node, and, once the streams
+// it writes are led from its server so that its first writes do not wait
+// on moves, tells the edges.
+func (t *coreTerm) start() {
+	defer t.wg.Done()
+	m := t.m
+	cfg := m.serverConfig()
+	if m.cfg.OpenStore != nil {
+		st, err := m.cfg.OpenStore()
+		if err != nil {
+			m.log.Error("core: open the store; giving the role up", "err", err)
+			go m.giveUp(t)
+			return
+		}
+		t.store, cfg.Store = st, st
 	}
-	t.node = server.New(m.serverConfig())
-	sub, err := m.nc.Subscribe(m.inSubject(m.cfg.NodeID, rev), t.onEdge)
+	select {
+	case <-t.stop:
+		return
+	default:
+	}
+	t.node = server.New(cfg)
+	sub, err := m.nc.Subscribe(m.inSubject(m.cfg.NodeID, t.term), t.onEdge)
 	if err == nil {
 		err = sub.SetPendingLimits(-1, -1) // the edges' flow is bounded per client by the node
 	}
 	if err != nil {
-		m.log.Error("core: subscribe", "err", err)
-		_ = t.node.Shutdown(context.Background())
+		m.log.Error("core: subscribe; giving the role up", "err", err)
+		go m.giveUp(t)
 		return
 	}
 	t.sub = sub
-	m.core.Store(t)
-	m.log.Info("this node is now the core", "term", rev)
-	t.wg.Add(1)
-	go func() {
-		// The edges hear of the new core only once the streams it writes
-		// are led from its server: its first writes do not wait on moves.
-		t.gatherLeaders()
-		t.ready.Store(true)
-		t.beat()
-	}()
+	t.gatherLeaders()
+	t.ready.Store(true)
+	t.beat()
+}
+
+// halt stops the term's goroutines and its subscription to the edges.
+func (t *coreTerm) halt() {
+	t.haltOnce.Do(func() {
+		close(t.stop)
+		t.wg.Wait()
+		if t.sub != nil {
+			_ = t.sub.Unsubscribe()
+		}
+	})
+}
+
+// giveUp ends term t if it is still this member's.
+func (m *Member) giveUp(t *coreTerm) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.core.Load() == t {
+		m.stepDownLocked()
+	}
 }
 
 // gatherLeaders asks JetStream to move the leaders of the lease's and the
@@ -139,7 +180,6 @@ func (t *coreTerm) awaitLeader(stream, here string, deadline time.Time) bool {
 
 // beat announces the core to the edges and drops edges gone silent.
 func (t *coreTerm) beat() {
-	defer t.wg.Done()
 	m := t.m
 	every := m.cfg.NodeTimeout / 6
 	tick := time.NewTicker(every)
@@ -244,13 +284,20 @@ func (m *Member) stepDownCtxLocked(ctx context.Context) error {
 	if t == nil {
 		return nil
 	}
-	_ = t.sub.Unsubscribe()
-	close(t.stop)
-	t.wg.Wait()
+	t.halt()
 	// A heartbeat with no core id: the edges stop sending to this core at
 	// once instead of after --node-timeout.
 	_ = m.nc.Publish(m.subject("core"), encodeBeat(t.term, ""))
-	err := t.node.Shutdown(ctx)
+	var err error
+	if t.node != nil {
+		err = t.node.Shutdown(ctx)
+	}
+	if t.store != nil {
+		// After the node: what its last sessions wrote is made durable.
+		if serr := t.store.Close(); serr != nil {
+			m.log.Warn("core: close the store", "err", serr)
+		}
+	}
 	t.mu.Lock()
 	for _, e := range t.edges {
 		e.out.close()

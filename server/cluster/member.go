@@ -20,14 +20,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xinling/xinling/server"
+	"github.com/xinling/xinling/server/store"
 )
 
 // Config is one member's part in the cluster.
 type Config struct {
 	NATS   *NATS
-	Server server.Config // the node's settings; Store must be shared by the members (store.NATS)
-	NodeID string        // unique among the members (default: random)
-	Prefix string        // of subjects and buckets, so clusters can share a NATS (default "xl")
+	Server server.Config // the node's settings
+	// OpenStore opens the durable store each time this member becomes the
+	// core (store.NATS: the store is read afresh, with what the previous
+	// core wrote), closed when it stops being the core. Nil: Server.Store.
+	OpenStore func() (store.Store, error)
+	NodeID    string // unique among the members (default: random)
+	Prefix    string // of subjects and buckets, so clusters can share a NATS (default "xl")
 	// Replicas of the lease bucket (default: min(3, NATS.ClusterSz)).
 	Replicas int
 	// LeaseTTL is how long a silent core keeps the role (default 6 s): a
@@ -157,8 +162,17 @@ func (m *Member) serving() *coreTerm {
 
 // CoreNode is the node running the sessions when this member is the core, else nil.
 func (m *Member) CoreNode() *server.Node {
-	if t := m.core.Load(); t != nil {
+	if t := m.serving(); t != nil {
 		return t.node
+	}
+	return nil
+}
+
+// CoreStore is the store the core node writes, when this member is the
+// core and Config.OpenStore opened it; else nil.
+func (m *Member) CoreStore() store.Store {
+	if t := m.serving(); t != nil {
+		return t.store
 	}
 	return nil
 }
@@ -286,7 +300,7 @@ func (m *Member) Shutdown(ctx context.Context) error {
 		if t := m.core.Load(); t != nil {
 			// Stop taking the edges' messages before another node can take
 			// the lease and subscribe too: no message is handled twice.
-			_ = t.sub.Unsubscribe()
+			t.halt()
 			_ = m.nc.Flush()
 			dctx, cancel := context.WithTimeout(ctx, time.Second)
 			if derr := m.kv.Delete(dctx, leaseKey, jetstream.LastRevision(t.rev)); derr != nil {

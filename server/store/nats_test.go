@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -68,190 +70,16 @@ func openNATS(tb testing.TB, js jetstream.JetStream, opts NATSOptions) Store {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Error(err)
-		}
-	})
+	closeAtCleanup(tb, s)
 	return s
 }
 
 // newNATS is the conformance suite's opener: a store on its own embedded
 // server.
-func newNATS(tb testing.TB) Store {
+func newNATS(tb testing.TB, opts Options) Store {
 	srv, _ := startNATS(tb, tb.TempDir())
 	js, _ := connectJS(tb, srv)
-	return openNATS(tb, js, NATSOptions{})
-}
-
-func TestTok(t *testing.T) {
-	for _, s := range []string{
-		"", "_", "__", "a", "alice", "Alice-01", "a.b", "a b", "*", ">", "a.*.>",
-		"$JS", "%2E", "_2E", "名前", "ü", "\x00\xff", "a_b", "_41",
-	} {
-		tk := tok(s)
-		if tk == "" || slices.ContainsFunc([]byte(tk), func(c byte) bool {
-			return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_')
-		}) {
-			t.Errorf("tok(%q) = %q: not a safe token", s, tk)
-		}
-		back, err := untok(tk)
-		if err != nil || back != s {
-			t.Errorf("untok(tok(%q) = %q) = %q, %v", s, tk, back, err)
-		}
-	}
-	if tok("a.b") == tok("a_2Eb") || tok("") == tok("_") {
-		t.Error("tok is not injective")
-	}
-	for _, bad := range []string{"_4", "_zz", "a_", "_G0"} {
-		if _, err := untok(bad); err == nil {
-			t.Errorf("untok(%q): no error", bad)
-		}
-	}
-}
-
-// TestNATSNames checks that names which are special in NATS subjects stay
-// separate and round-trip.
-func TestNATSNames(t *testing.T) {
-	s := newNATS(t)
-	names := []string{"", "a", "a.b", "a b", "*", ">", "a.*", "a_2Eb", "_", "名前", "x\x00y"}
-	attrs := []string{"a", "a.b", "*", ">", "_"}
-	for i, app := range names {
-		for j, acct := range names {
-			for k, name := range attrs {
-				must(t, s.SetUserAttr(app, acct, name, fmt.Sprint(i, j, k)))
-			}
-		}
-	}
-	for i, app := range names {
-		for j, acct := range names {
-			want := map[string]string{}
-			for k, name := range attrs {
-				want[name] = fmt.Sprint(i, j, k)
-				wantAttr(t, s, app, acct, name, fmt.Sprint(i, j, k))
-			}
-			m, err := s.UserAttrs(app, acct)
-			wantMap(t, fmt.Sprintf("UserAttrs(%q, %q)", app, acct), m, err, want)
-		}
-	}
-	for _, ch := range names[1:] {
-		must(t, s.SetChannelAttr("a", ch, "*", ch))
-		must(t, s.SetChannelAttr("a", ch, ">", ""))
-		must(t, s.SetChannelExpiry("a", ch, time.UnixMilli(1000)))
-		enqueue(t, s, "a", ch, Queued{Msg: ch, TS: time.Now().UnixMilli()}, 0, 0)
-	}
-	must(t, s.ClearChannelAttrs("a", "*")) // not a wildcard over channels
-	for _, ch := range names[1:] {
-		want := map[string]string{"*": ch, ">": ""}
-		if ch == "*" {
-			want = map[string]string{}
-		}
-		m, err := s.ChannelAttrs("a", ch)
-		wantMap(t, fmt.Sprintf("ChannelAttrs(a, %q)", ch), m, err, want)
-		wantMsgs(t, fmt.Sprintf("Queue(a, %q)", ch), queue(t, s, "a", ch, 0), ch)
-	}
-	var want [][2]string
-	for _, ch := range names[1:] {
-		want = append(want, [2]string{"a", ch})
-	}
-	slices.SortFunc(want, func(x, y [2]string) int {
-		if x[1] < y[1] {
-			return -1
-		}
-		return 1
-	})
-	wantExpired(t, s, time.UnixMilli(1000), want...)
-}
-
-// TestNATSPersistence checks that everything survives closing the store and
-// restarting the server on the same data, and that a second store on the
-// same streams (another node, after a failover) sees it all.
-func TestNATSPersistence(t *testing.T) {
-	dir := t.TempDir()
-	srv, stop := startNATS(t, dir)
-	js, closeConn := connectJS(t, srv)
-	opts := NATSOptions{Prefix: "T"}
-
-	// Several nodes bind at once.
-	stores := make([]Store, 4)
-	var wg sync.WaitGroup
-	errs := make([]error, len(stores))
-	for i := range stores {
-		wg.Go(func() { stores[i], errs[i] = NATS(js, opts) })
-	}
-	wg.Wait()
-	for _, err := range errs {
-		must(t, err)
-	}
-	s := stores[0]
-
-	now := time.Now().UnixMilli()
-	t0 := time.UnixMilli(1_700_000_000_000)
-	must(t, s.SetUserAttr("a", "alice", "nick", "Al"))
-	must(t, s.SetUserAttr("b", "alice", "nick", "Other"))
-	must(t, s.SetUserAttr("a", "alice", "gone", "x"))
-	must(t, s.SetUserAttr("a", "alice", "gone", ""))
-	must(t, s.SetChannelAttr("a", "ch", "topic", "hi"))
-	must(t, s.SetChannelAttr("a", "ch", "blank", ""))
-	must(t, s.SetChannelAttr("a", "keep", "topic", "kept"))
-	must(t, s.SetChannelExpiry("a", "ch", t0))
-	must(t, s.SetChannelExpiry("a", "keep", t0.Add(time.Hour)))
-	k1 := enqueue(t, s, "a", "bob", Queued{From: "alice", Msg: "one", MID: "m1", TS: now}, 10, time.Hour)
-	k2 := enqueue(t, s, "a", "bob", Queued{From: "alice", Msg: "two", MID: "m2", TS: now + 1}, 10, time.Hour)
-	k3 := enqueue(t, s, "a", "carol", Queued{From: "alice", Msg: "gone", TS: now}, 0, 0)
-	must(t, s.Dequeue("a", "carol", k3)) // drained queue must still not reuse keys
-
-	// Another node sees it all at once.
-	m, err := stores[1].ChannelAttrs("a", "ch")
-	wantMap(t, "ChannelAttrs(a, ch) from another store", m, err, map[string]string{"topic": "hi", "blank": ""})
-	wantMsgs(t, "Queue(a, bob) from another store", queue(t, stores[1], "a", "bob", 0), "one", "two")
-
-	for _, st := range stores {
-		must(t, st.Close())
-	}
-	if err := s.SetUserAttr("a", "alice", "nick", "x"); err == nil {
-		t.Fatal("SetUserAttr after Close: no error")
-	}
-	if _, err := s.Queue("a", "bob", 0); err == nil {
-		t.Fatal("Queue after Close: no error")
-	}
-	// Close left the connection alone.
-	if _, err := js.AccountInfo(t.Context()); err != nil {
-		t.Fatalf("connection unusable after Close: %v", err)
-	}
-	closeConn()
-	stop()
-
-	srv, _ = startNATS(t, dir)
-	js, _ = connectJS(t, srv)
-	s = openNATS(t, js, opts)
-
-	wantAttr(t, s, "a", "alice", "nick", "Al")
-	wantAttr(t, s, "b", "alice", "nick", "Other")
-	m, err = s.UserAttrs("a", "alice")
-	wantMap(t, "UserAttrs(a, alice) after restart", m, err, map[string]string{"nick": "Al"})
-	m, err = s.ChannelAttrs("a", "ch")
-	wantMap(t, "ChannelAttrs(a, ch) after restart", m, err, map[string]string{"topic": "hi", "blank": ""})
-	got := queue(t, s, "a", "bob", 0)
-	want := []Queued{
-		{Key: k1, From: "alice", Msg: "one", MID: "m1", TS: now},
-		{Key: k2, From: "alice", Msg: "two", MID: "m2", TS: now + 1},
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("Queue after restart = %+v, want %+v", got, want)
-	}
-	if k := enqueue(t, s, "a", "bob", Queued{Msg: "three", TS: now}, 10, time.Hour); k <= k2 {
-		t.Fatalf("key after restart %d not above %d", k, k2)
-	}
-	if k := enqueue(t, s, "a", "carol", Queued{Msg: "again", TS: now}, 0, 0); k <= k3 {
-		t.Fatalf("key for drained queue after restart %d not above %d", k, k3)
-	}
-	wantExpired(t, s, t0, [2]string{"a", "ch"})
-	wantExpired(t, s, t0.Add(time.Hour), [2]string{"a", "keep"})
-
-	// A store with another prefix shares nothing.
-	o := openNATS(t, js, NATSOptions{Prefix: "other"})
-	wantAttr(t, o, "b", "alice", "nick", "")
+	return openNATS(tb, js, NATSOptions{Store: opts})
 }
 
 // TestNATSOptions checks the option checks.
@@ -259,7 +87,7 @@ func TestNATSOptions(t *testing.T) {
 	srv, _ := startNATS(t, t.TempDir())
 	js, _ := connectJS(t, srv)
 	for _, opts := range []NATSOptions{
-		{Prefix: "a.b"}, {Prefix: "a b"}, {Prefix: "*"}, {Replicas: -1}, {Replicas: 6},
+		{Prefix: "a.b"}, {Prefix: "a b"}, {Prefix: "*"}, {Log: "x.y"}, {Replicas: -1}, {Replicas: 6},
 		{Replicas: 3}, // a single server cannot hold 3 replicas
 	} {
 		if s, err := NATS(js, opts); err == nil {
@@ -269,6 +97,164 @@ func TestNATSOptions(t *testing.T) {
 	}
 	if _, err := NATS(nil, NATSOptions{}); err == nil {
 		t.Error("NATS(nil): no error")
+	}
+}
+
+// fill writes a little of everything and returns the queue's keys.
+func fill(t *testing.T, s Store, n int) []uint64 {
+	t.Helper()
+	must(t, s.SetUserAttr("app", "alice", "nick", "Al"))
+	must(t, s.SetChannelAttr("app", "ch", "topic", "hi"))
+	must(t, s.SetChannelExpiry("app", "ch", time.UnixMilli(1_700_000_000_000)))
+	var keys []uint64
+	for i := range n {
+		keys = append(keys, enqueue(t, s, "app", "bob", Queued{From: "alice", Msg: fmt.Sprint(i), MID: fmt.Sprint("m", i), TS: 1}, 0, 0))
+	}
+	return keys
+}
+
+// wantFilled checks what fill wrote, with the queue's first cut keys dequeued.
+func wantFilled(t *testing.T, s Store, keys []uint64, cut int) {
+	t.Helper()
+	wantAttr(t, s, "app", "alice", "nick", "Al")
+	m, err := s.ChannelAttrs("app", "ch")
+	wantMap(t, "ChannelAttrs", m, err, map[string]string{"topic": "hi"})
+	q := queue(t, s, "app", "bob", 0)
+	var got []uint64
+	for _, m := range q {
+		got = append(got, m.Key)
+	}
+	if !slices.Equal(got, keys[cut:]) {
+		t.Fatalf("queue keys %v, want %v", got, keys[cut:])
+	}
+	if k := enqueue(t, s, "app", "bob", Queued{Msg: "after"}, 0, 0); k <= keys[len(keys)-1] {
+		t.Fatalf("key after reopening %d not above %d", k, keys[len(keys)-1])
+	}
+	// The message ids came back with the log.
+	if _, err := tryEnqueue(s, "app", "carol", Queued{From: "alice", MID: "m0"}, 0, 0); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("resend of an id from before reopening: %v, want ErrDuplicate", err)
+	}
+}
+
+// TestNATSReopen: a store opened again reads everything from the log.
+func TestNATSReopen(t *testing.T) {
+	srv, _ := startNATS(t, t.TempDir())
+	js, _ := connectJS(t, srv)
+	a, err := NATS(js, NATSOptions{})
+	must(t, err)
+	keys := fill(t, a, 20)
+	a.Dequeue("app", "bob", keys[4])
+	must(t, a.Close())
+	b := openNATS(t, js, NATSOptions{})
+	wantFilled(t, b, keys, 5)
+	wantExpired(t, b, time.UnixMilli(1_700_000_000_000), [2]string{"app", "ch"})
+}
+
+// TestNATSSnapshot: with a small snapshot size the log is replaced by
+// snapshots as it grows, and a reopened store reads the latest snapshot
+// and the log after it.
+func TestNATSSnapshot(t *testing.T) {
+	srv, _ := startNATS(t, t.TempDir())
+	js, _ := connectJS(t, srv)
+	opts := NATSOptions{SnapshotBytes: 4 << 10}
+	a, err := NATS(js, opts)
+	must(t, err)
+	keys := fill(t, a, 300)
+	a.Dequeue("app", "bob", keys[99])
+	must(t, a.Close()) // waits for a snapshot being written
+	logSt, err := js.Stream(context.Background(), "XL_LOG")
+	must(t, err)
+	info, err := logSt.Info(context.Background())
+	must(t, err)
+	if info.State.Msgs > 100 {
+		t.Errorf("the log holds %d messages after snapshots: not purged", info.State.Msgs)
+	}
+	snapSt, err := js.Stream(context.Background(), "XL_SNAP")
+	must(t, err)
+	sinfo, err := snapSt.Info(context.Background())
+	must(t, err)
+	if sinfo.State.Msgs == 0 {
+		t.Fatal("no snapshot was written")
+	}
+	b := openNATS(t, js, opts)
+	wantFilled(t, b, keys, 100)
+}
+
+// TestNATSFenced: a second writer on the same log makes the first one's
+// next write fail instead of forking the log.
+func TestNATSFenced(t *testing.T) {
+	srv, _ := startNATS(t, t.TempDir())
+	js, _ := connectJS(t, srv)
+	a := openNATS(t, js, NATSOptions{})
+	must(t, a.SetUserAttr("app", "alice", "nick", "Al"))
+	b := openNATS(t, js, NATSOptions{})
+	must(t, b.SetUserAttr("app", "alice", "nick", "Bee"))
+	err := a.SetUserAttr("app", "alice", "nick", "stale")
+	if err == nil || !strings.Contains(err.Error(), "another writer") {
+		t.Fatalf("write of a replaced writer: %v, want it refused", err)
+	}
+	if _, err := tryEnqueue(a, "app", "bob", Queued{Msg: "x"}, 0, 0); err == nil {
+		t.Fatal("a replaced writer still takes messages")
+	}
+	wantAttr(t, b, "app", "alice", "nick", "Bee")
+	c := openNATS(t, js, NATSOptions{})
+	wantAttr(t, c, "app", "alice", "nick", "Bee")
+	// a's failure is reported at Close too; b and c are fine.
+	if err := a.Close(); err == nil {
+		t.Error("Close of a failed store: no error")
+	}
+}
+
+// TestNATSPartialBatch: a batch whose writer died between its parts is not
+// applied, and the next writer appends after it.
+func TestNATSPartialBatch(t *testing.T) {
+	srv, _ := startNATS(t, t.TempDir())
+	js, _ := connectJS(t, srv)
+	a := openNATS(t, js, NATSOptions{})
+	must(t, a.SetUserAttr("app", "alice", "nick", "Al"))
+	var half Batch
+	half.Set(itemKey(tagUser, "app", "alice", "nick"), []byte("half"))
+	msg := nats.NewMsg("XL.log.0")
+	msg.Data = encodeOps(&half)
+	msg.Header.Set("Xl-Batch", "dead-1") // no Xl-End
+	if _, err := js.PublishMsg(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	b := openNATS(t, js, NATSOptions{})
+	wantAttr(t, b, "app", "alice", "nick", "Al")
+	must(t, b.SetUserAttr("app", "alice", "lang", "en"))
+	c := openNATS(t, js, NATSOptions{})
+	wantAttr(t, c, "app", "alice", "nick", "Al")
+	wantAttr(t, c, "app", "alice", "lang", "en")
+}
+
+// TestNATSLargeBatch: a batch over one message's size goes in parts and
+// comes back whole.
+func TestNATSLargeBatch(t *testing.T) {
+	srv, _ := startNATS(t, t.TempDir())
+	js, _ := connectJS(t, srv)
+	b, err := OpenNATSBackend(js, NATSOptions{})
+	must(t, err)
+	var big Batch
+	val := bytes.Repeat([]byte("v"), 8000)
+	for i := range 300 { // 2.4 MB: five parts
+		big.Set([]byte(fmt.Sprintf("k%04d", i)), val)
+	}
+	must(t, b.Apply(&big))
+	must(t, b.Close())
+	b2, err := OpenNATSBackend(js, NATSOptions{})
+	must(t, err)
+	defer b2.Close()
+	n := 0
+	must(t, b2.Scan([]byte("k"), []byte("l"), func(k, v []byte) error {
+		if !bytes.Equal(v, val) {
+			return fmt.Errorf("%s: wrong value", k)
+		}
+		n++
+		return nil
+	}))
+	if n != 300 {
+		t.Fatalf("read back %d keys, want 300", n)
 	}
 }
 
@@ -338,7 +324,7 @@ func retryNATS(tb testing.TB, js jetstream.JetStream, opts NATSOptions) Store {
 }
 
 // TestNATSCluster runs the conformance suite on 3 replicas in a 3-node
-// cluster, then fails one node over to another after losing a server.
+// cluster, then fails the store over to another server after losing one.
 func TestNATSCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node cluster")
@@ -349,7 +335,7 @@ func TestNATSCluster(t *testing.T) {
 
 	t.Run("Conformance", func(t *testing.T) {
 		for i, tc := range conformance {
-			if tc.name == "Concurrent" {
+			if tc.name == "Concurrent" || tc.name == "Dedupe" {
 				continue // slow here, and about this process rather than replicas
 			}
 			t.Run(tc.name, func(t *testing.T) {
@@ -357,110 +343,23 @@ func TestNATSCluster(t *testing.T) {
 				// Each on its own server, so that some read through a
 				// server that is not the streams' leader.
 				js, _ := connectJS(t, srvs[i%3])
-				tc.fn(t, retryNATS(t, js, NATSOptions{Replicas: 3, Prefix: fmt.Sprint("c", i)}))
+				c := newClock()
+				tc.fn(t, retryNATS(t, js, NATSOptions{Replicas: 3, Prefix: fmt.Sprint("c", i), Store: Options{Clock: c.now}}), c)
 			})
 		}
 	})
 
-	// Node A, on server 0, writes; server 0 then dies with A.
+	// A writes through server 0; server 0 then dies with A.
 	a := retryNATS(t, js0, NATSOptions{Replicas: 3})
-	now := time.Now().UnixMilli()
-	must(t, a.SetUserAttr("app", "alice", "nick", "Al"))
-	must(t, a.SetChannelAttr("app", "ch", "topic", "hi"))
-	var keys []uint64
-	for i := range 30 {
-		keys = append(keys, enqueue(t, a, "app", "bob", Queued{Msg: fmt.Sprint(i), TS: now}, 100, time.Hour))
-	}
-	must(t, a.Dequeue("app", "bob", keys[9]))
+	keys := fill(t, a, 30)
+	a.Dequeue("app", "bob", keys[9])
 	must(t, a.Close())
 	close0()
 	stops[0]()
 
-	// Node B, on server 1, takes over and sees every acknowledged write,
-	// once the streams that server 0 led have elected new leaders.
+	// B, on server 1, takes over and reads every acknowledged write, once
+	// the streams that server 0 led have elected new leaders.
 	js1, _ := connectJS(t, srvs[1])
 	b := retryNATS(t, js1, NATSOptions{Replicas: 3})
-	eventually := func(what string, f func() error) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			err := f()
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s after failover: %v", what, err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	var q []Queued
-	eventually("Queue", func() (err error) { q, err = b.Queue("app", "bob", 0); return err })
-	var got []uint64
-	for _, m := range q {
-		got = append(got, m.Key)
-	}
-	if !slices.Equal(got, keys[10:]) {
-		t.Fatalf("Queue keys after failover = %v, want %v", got, keys[10:])
-	}
-	var nick string
-	eventually("UserAttr", func() (err error) { nick, err = b.UserAttr("app", "alice", "nick"); return err })
-	if nick != "Al" {
-		t.Fatalf("UserAttr after failover = %q, want Al", nick)
-	}
-	var m map[string]string
-	eventually("ChannelAttrs", func() (err error) { m, err = b.ChannelAttrs("app", "ch"); return err })
-	wantMap(t, "ChannelAttrs after failover", m, nil, map[string]string{"topic": "hi"})
-	if k := enqueue(t, b, "app", "bob", Queued{Msg: "after", TS: now}, 100, time.Hour); k <= keys[29] {
-		t.Fatalf("key after failover %d not above %d", k, keys[29])
-	}
-}
-
-// TestNATSQueueCacheForgotten: the queue's count is cached by the store
-// that writes it; when another store (a new core) has emptied the queue,
-// ForgetCache makes the first one see that, and until then it is only
-// stricter (it may say full, never lose a message).
-func TestNATSQueueCacheForgotten(t *testing.T) {
-	srv, _ := startNATS(t, t.TempDir())
-	js, _ := connectJS(t, srv)
-	a := openNATS(t, js, NATSOptions{})
-	b := openNATS(t, js, NATSOptions{})
-	const max = 3
-	var last uint64
-	for i := range max {
-		k, err := a.Enqueue("app", "bob", Queued{From: "alice", Msg: fmt.Sprint(i), TS: time.Now().UnixMilli()}, max, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = k
-	}
-	if _, err := a.Enqueue("app", "bob", Queued{Msg: "over", TS: time.Now().UnixMilli()}, max, time.Hour); !errors.Is(err, ErrQueueFull) {
-		t.Fatalf("enqueue past max: %v, want ErrQueueFull", err)
-	}
-	if err := b.Dequeue("app", "bob", last); err != nil {
-		t.Fatal(err)
-	}
-	a.(interface{ ForgetCache() }).ForgetCache()
-	if _, err := a.Enqueue("app", "bob", Queued{Msg: "room again", TS: time.Now().UnixMilli()}, max, time.Hour); err != nil {
-		t.Fatalf("enqueue after the other store emptied the queue: %v", err)
-	}
-	// Dequeue keeps the count exact: two more fit, then it is full.
-	for i := range 2 {
-		if _, err := a.Enqueue("app", "bob", Queued{Msg: fmt.Sprint("more", i), TS: time.Now().UnixMilli()}, max, time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := a.Enqueue("app", "bob", Queued{Msg: "over", TS: time.Now().UnixMilli()}, max, time.Hour); !errors.Is(err, ErrQueueFull) {
-		t.Fatalf("enqueue past max: %v, want ErrQueueFull", err)
-	}
-	q, err := a.Queue("app", "bob", time.Hour)
-	if err != nil || len(q) != max {
-		t.Fatalf("queue: %d messages, %v; want %d", len(q), err, max)
-	}
-	if err := a.Dequeue("app", "bob", q[0].Key); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Enqueue("app", "bob", Queued{Msg: "one freed", TS: time.Now().UnixMilli()}, max, time.Hour); err != nil {
-		t.Fatalf("enqueue after a dequeue freed one: %v", err)
-	}
+	wantFilled(t, b, keys, 10)
 }

@@ -4,54 +4,78 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	berrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// impls lists every Store implementation; the conformance suite runs on each.
+// clock is a test's time: it starts at the real time and moves when told.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Now().UnixNano())
+	return c
+}
+
+func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
+
+func closeAtCleanup(tb testing.TB, s Store) {
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+}
+
+// impls lists every backend; the conformance suite runs on each.
 var impls = []struct {
 	name string
-	open func(tb testing.TB) Store
+	open func(tb testing.TB, opts Options) Store
 }{
-	{"memory", func(tb testing.TB) Store { return Memory() }},
-	{"bbolt", func(tb testing.TB) Store {
-		s, err := Open(tb.TempDir())
+	{"memory", func(tb testing.TB, opts Options) Store {
+		s, err := New(MemoryBackend(), opts)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		tb.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				tb.Error(err)
-			}
-		})
+		closeAtCleanup(tb, s)
 		return s
 	}},
-	{"nats", func(tb testing.TB) Store { return newNATS(tb) }},
+	{"pebble", func(tb testing.TB, opts Options) Store {
+		s, err := OpenWith(tb.TempDir(), opts)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		closeAtCleanup(tb, s)
+		return s
+	}},
+	{"nats", func(tb testing.TB, opts Options) Store { return newNATS(tb, opts) }},
 }
 
-// conformance is the suite every implementation must pass.
+// conformance is the suite every backend must pass.
 var conformance = []struct {
 	name string
-	fn   func(t *testing.T, s Store)
+	fn   func(t *testing.T, s Store, c *clock)
 }{
 	{"UserAttrs", testUserAttrs},
 	{"ChannelAttrs", testChannelAttrs},
 	{"EmptyNames", testEmptyNames},
 	{"ChannelExpiry", testChannelExpiry},
+	{"Unexpiring", testUnexpiring},
 	{"QueueOrder", testQueueOrder},
 	{"QueueCap", testQueueCap},
 	{"QueueTTL", testQueueTTL},
 	{"Dequeue", testDequeue},
+	{"Dedupe", testDedupe},
+	{"DoneOrder", testDoneOrder},
 	{"Concurrent", testConcurrent},
 }
 
@@ -61,7 +85,8 @@ func TestConformance(t *testing.T) {
 			for _, tc := range conformance {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
-					tc.fn(t, impl.open(t))
+					c := newClock()
+					tc.fn(t, impl.open(t, Options{Clock: c.now}), c)
 				})
 			}
 		})
@@ -99,7 +124,7 @@ func wantAttr(t *testing.T, s Store, app, account, name, want string) {
 	}
 }
 
-func testUserAttrs(t *testing.T, s Store) {
+func testUserAttrs(t *testing.T, s Store, _ *clock) {
 	m, err := s.UserAttrs("a", "alice")
 	wantMap(t, "UserAttrs on empty store", m, err, map[string]string{})
 	wantAttr(t, s, "a", "alice", "nick", "")
@@ -171,7 +196,7 @@ func testUserAttrs(t *testing.T, s Store) {
 	wantAttr(t, s, "a", "alice", "lang", "fr")
 }
 
-func testChannelAttrs(t *testing.T, s Store) {
+func testChannelAttrs(t *testing.T, s Store, _ *clock) {
 	m, err := s.ChannelAttrs("a", "ch")
 	wantMap(t, "ChannelAttrs on empty store", m, err, map[string]string{})
 
@@ -243,7 +268,7 @@ func testChannelAttrs(t *testing.T, s Store) {
 	wantMap(t, "ChannelAttrs after reuse", m, err, map[string]string{"topic": "reborn"})
 }
 
-func testEmptyNames(t *testing.T, s Store) {
+func testEmptyNames(t *testing.T, s Store, _ *clock) {
 	wantErr := func(what string, err error) {
 		t.Helper()
 		if err == nil {
@@ -279,7 +304,7 @@ func wantExpired(t *testing.T, s Store, now time.Time, want ...[2]string) {
 	}
 }
 
-func testChannelExpiry(t *testing.T, s Store) {
+func testChannelExpiry(t *testing.T, s Store, _ *clock) {
 	t0 := time.UnixMilli(1_700_000_000_000)
 
 	wantExpired(t, s, t0) // nothing recorded
@@ -332,9 +357,46 @@ func testChannelExpiry(t *testing.T, s Store) {
 	wantMap(t, "ChannelAttrs(a, c3) with cleared expiry", m, err, map[string]string{"topic": "a/c3"})
 }
 
+func testUnexpiring(t *testing.T, s Store, _ *clock) {
+	t0 := time.Now().Add(time.Hour)
+	must(t, s.SetChannelAttr("a", "open", "topic", "x"))
+	must(t, s.SetChannelAttr("a", "timed", "topic", "x"))
+	must(t, s.SetChannelAttr("b", "open", "topic", "x"))
+	must(t, s.SetChannelAttr("b", "open", "other", "y"))
+	must(t, s.SetChannelExpiry("a", "timed", t0))
+	must(t, s.SetChannelExpiry("a", "bare", t0)) // an expiry without attributes
+	got, err := s.UnexpiringChannels()
+	must(t, err)
+	if want := [][2]string{{"a", "open"}, {"b", "open"}}; !slices.Equal(got, want) {
+		t.Fatalf("UnexpiringChannels = %q, want %q", got, want)
+	}
+	must(t, s.SetChannelExpiry("a", "timed", time.Time{}))
+	got, err = s.UnexpiringChannels()
+	must(t, err)
+	if want := [][2]string{{"a", "open"}, {"a", "timed"}, {"b", "open"}}; !slices.Equal(got, want) {
+		t.Fatalf("UnexpiringChannels after clearing = %q, want %q", got, want)
+	}
+}
+
+// tryEnqueue enqueues and waits for done.
+func tryEnqueue(s Store, app, account string, m Queued, max int, ttl time.Duration) (uint64, error) {
+	type res struct {
+		k   uint64
+		err error
+	}
+	ch := make(chan res, 1)
+	s.Enqueue(app, account, m, QueueLimits{Max: max, TTL: ttl}, func(k uint64, err error) { ch <- res{k, err} })
+	select {
+	case r := <-ch:
+		return r.k, r.err
+	case <-time.After(30 * time.Second):
+		return 0, errors.New("Enqueue: done never called")
+	}
+}
+
 func enqueue(t *testing.T, s Store, app, account string, m Queued, max int, ttl time.Duration) uint64 {
 	t.Helper()
-	k, err := s.Enqueue(app, account, m, max, ttl)
+	k, err := tryEnqueue(s, app, account, m, max, ttl)
 	if err != nil {
 		t.Fatalf("Enqueue(%q, %q, %+v): %v", app, account, m, err)
 	}
@@ -368,11 +430,10 @@ func wantMsgs(t *testing.T, what string, q []Queued, want ...string) {
 	}
 }
 
-func testQueueOrder(t *testing.T, s Store) {
+func testQueueOrder(t *testing.T, s Store, _ *clock) {
 	if q := queue(t, s, "a", "bob", 0); len(q) != 0 {
 		t.Fatalf("Queue on empty store = %+v", q)
 	}
-
 	now := time.Now().UnixMilli()
 	var sent []Queued
 	var prev uint64
@@ -389,6 +450,7 @@ func testQueueOrder(t *testing.T, s Store) {
 	// Other apps and accounts do not see (or disturb) bob's queue.
 	enqueue(t, s, "b", "bob", Queued{From: "x", Msg: "other app", TS: now}, 0, 0)
 	enqueue(t, s, "a", "carol", Queued{From: "x", Msg: "other account", TS: now}, 0, 0)
+	enqueue(t, s, "a", "", Queued{From: "", Msg: "no name", TS: now}, 0, 0) // "" is an account too
 
 	got := queue(t, s, "a", "bob", 0)
 	if !slices.Equal(got, sent) {
@@ -396,6 +458,7 @@ func testQueueOrder(t *testing.T, s Store) {
 	}
 	wantMsgs(t, "Queue(b, bob)", queue(t, s, "b", "bob", 0), "other app")
 	wantMsgs(t, "Queue(a, carol)", queue(t, s, "a", "carol", 0), "other account")
+	wantMsgs(t, `Queue(a, "")`, queue(t, s, "a", "", 0), "no name")
 	wantMsgs(t, "Queue(c, bob)", queue(t, s, "c", "bob", 0))
 
 	// The returned slice is a copy.
@@ -403,13 +466,13 @@ func testQueueOrder(t *testing.T, s Store) {
 	wantMsgs(t, "Queue after mutating copy", queue(t, s, "a", "bob", 0), "m0", "m1", "m2", "m3", "m4")
 }
 
-func testQueueCap(t *testing.T, s Store) {
+func testQueueCap(t *testing.T, s Store, _ *clock) {
 	now := time.Now().UnixMilli()
 	var keys []uint64
 	for i := range 3 {
 		keys = append(keys, enqueue(t, s, "a", "bob", Queued{Msg: fmt.Sprint(i), TS: now}, 3, time.Hour))
 	}
-	k, err := s.Enqueue("a", "bob", Queued{Msg: "overflow", TS: now}, 3, time.Hour)
+	k, err := tryEnqueue(s, "a", "bob", Queued{Msg: "overflow", TS: now}, 3, time.Hour)
 	if !errors.Is(err, ErrQueueFull) || k != 0 {
 		t.Fatalf("Enqueue on full queue = %d, %v; want 0, ErrQueueFull", k, err)
 	}
@@ -420,7 +483,7 @@ func testQueueCap(t *testing.T, s Store) {
 	enqueue(t, s, "b", "bob", Queued{Msg: "b", TS: now}, 3, time.Hour)
 
 	// A lower cap than what is queued is also full; a higher one is not.
-	if _, err := s.Enqueue("a", "bob", Queued{Msg: "x", TS: now}, 1, 0); !errors.Is(err, ErrQueueFull) {
+	if _, err := tryEnqueue(s, "a", "bob", Queued{Msg: "x", TS: now}, 1, 0); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Enqueue with max 1 over 3 queued: %v, want ErrQueueFull", err)
 	}
 	k4 := enqueue(t, s, "a", "bob", Queued{Msg: "3", TS: now}, 4, 0)
@@ -429,7 +492,7 @@ func testQueueCap(t *testing.T, s Store) {
 	}
 
 	// Draining makes room again.
-	must(t, s.Dequeue("a", "bob", keys[0]))
+	s.Dequeue("a", "bob", keys[0])
 	enqueue(t, s, "a", "bob", Queued{Msg: "4", TS: now}, 4, 0)
 	wantMsgs(t, "Queue after drain and refill", queue(t, s, "a", "bob", 0), "1", "2", "3", "4")
 
@@ -446,53 +509,58 @@ func testQueueCap(t *testing.T, s Store) {
 	}
 }
 
-func testQueueTTL(t *testing.T, s Store) {
-	now := time.Now()
-	ago := func(d time.Duration) int64 { return now.Add(-d).UnixMilli() }
-
-	enqueue(t, s, "a", "bob", Queued{Msg: "2h", TS: ago(2 * time.Hour)}, 0, 0)
-	enqueue(t, s, "a", "bob", Queued{Msg: "30m", TS: ago(30 * time.Minute)}, 0, 0)
-	enqueue(t, s, "a", "bob", Queued{Msg: "90m", TS: ago(90 * time.Minute)}, 0, 0) // out of TS order
-	enqueue(t, s, "a", "bob", Queued{Msg: "now", TS: now.UnixMilli()}, 0, 0)
+// testQueueTTL moves the store's clock: a message's age is the time since
+// the store accepted it.
+func testQueueTTL(t *testing.T, s Store, c *clock) {
+	at := func(msg string) Queued { return Queued{Msg: msg, TS: c.now().UnixMilli()} }
+	enqueue(t, s, "a", "bob", at("2h"), 0, 0)
+	c.add(30 * time.Minute)
+	enqueue(t, s, "a", "bob", at("90m"), 0, 0)
+	c.add(60 * time.Minute)
+	enqueue(t, s, "a", "bob", at("30m"), 0, 0)
+	c.add(30 * time.Minute)
+	enqueue(t, s, "a", "bob", at("now"), 0, 0)
 
 	// Queue skips stale messages without deleting them.
 	wantMsgs(t, "Queue ttl 1h", queue(t, s, "a", "bob", time.Hour), "30m", "now")
-	wantMsgs(t, "Queue ttl 100m", queue(t, s, "a", "bob", 100*time.Minute), "30m", "90m", "now")
-	wantMsgs(t, "Queue ttl 0", queue(t, s, "a", "bob", 0), "2h", "30m", "90m", "now")
-	wantMsgs(t, "Queue ttl -1", queue(t, s, "a", "bob", -1), "2h", "30m", "90m", "now")
+	wantMsgs(t, "Queue ttl 100m", queue(t, s, "a", "bob", 100*time.Minute), "90m", "30m", "now")
+	wantMsgs(t, "Queue ttl 0", queue(t, s, "a", "bob", 0), "2h", "90m", "30m", "now")
+	wantMsgs(t, "Queue ttl -1", queue(t, s, "a", "bob", -1), "2h", "90m", "30m", "now")
 
 	// Enqueue drops stale messages first, so a queue of 4 with cap 3 has room
 	// once the two older than an hour are gone; Queue(0) shows they are gone.
-	enqueue(t, s, "a", "bob", Queued{Msg: "new", TS: now.UnixMilli()}, 3, time.Hour)
+	enqueue(t, s, "a", "bob", at("new"), 3, time.Hour)
 	wantMsgs(t, "Queue after ttl drop", queue(t, s, "a", "bob", 0), "30m", "now", "new")
 
 	// Now the cap applies to what is alive: full at 3.
-	if _, err := s.Enqueue("a", "bob", Queued{Msg: "x", TS: now.UnixMilli()}, 3, time.Hour); !errors.Is(err, ErrQueueFull) {
+	if _, err := tryEnqueue(s, "a", "bob", at("x"), 3, time.Hour); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Enqueue on full queue: %v, want ErrQueueFull", err)
 	}
 	// With a shorter ttl "30m" goes too, and there is room again.
-	enqueue(t, s, "a", "bob", Queued{Msg: "new2", TS: now.UnixMilli()}, 3, 10*time.Minute)
+	enqueue(t, s, "a", "bob", at("new2"), 3, 10*time.Minute)
 	wantMsgs(t, "Queue after second ttl drop", queue(t, s, "a", "bob", 0), "now", "new", "new2")
 
 	// Stale messages are dropped even when the new one is then refused.
-	enqueue(t, s, "a", "bob", Queued{Msg: "stale", TS: ago(2 * time.Hour)}, 0, 0)
-	if _, err := s.Enqueue("a", "bob", Queued{Msg: "x", TS: now.UnixMilli()}, 3, time.Hour); !errors.Is(err, ErrQueueFull) {
-		t.Fatalf("Enqueue cap 3: %v, want ErrQueueFull", err)
+	c.add(2 * time.Hour)
+	enqueue(t, s, "a", "carol", at("fresh"), 0, 0)
+	if _, err := tryEnqueue(s, "a", "bob", at("x"), 0, 10*time.Minute); err != nil {
+		t.Fatal(err)
 	}
-	wantMsgs(t, "Queue after refused enqueue", queue(t, s, "a", "bob", 0), "now", "new", "new2")
+	wantMsgs(t, "Queue after a ttl drop of everything", queue(t, s, "a", "bob", 0), "x")
 
 	// ttl dropping is per account and app.
-	enqueue(t, s, "a", "carol", Queued{Msg: "old", TS: ago(2 * time.Hour)}, 0, 0)
-	enqueue(t, s, "b", "bob", Queued{Msg: "old", TS: ago(2 * time.Hour)}, 0, 0)
-	enqueue(t, s, "a", "bob", Queued{Msg: "new3", TS: now.UnixMilli()}, 0, time.Minute)
-	wantMsgs(t, "Queue(a, carol)", queue(t, s, "a", "carol", 0), "old")
+	enqueue(t, s, "b", "bob", at("old"), 0, 0)
+	c.add(2 * time.Hour)
+	enqueue(t, s, "a", "bob", at("new3"), 0, time.Minute)
+	wantMsgs(t, "Queue(a, carol)", queue(t, s, "a", "carol", 0), "fresh")
 	wantMsgs(t, "Queue(b, bob)", queue(t, s, "b", "bob", 0), "old")
+	wantMsgs(t, "Queue(a, bob)", queue(t, s, "a", "bob", 0), "new3")
 }
 
-func testDequeue(t *testing.T, s Store) {
+func testDequeue(t *testing.T, s Store, _ *clock) {
 	now := time.Now().UnixMilli()
-	must(t, s.Dequeue("a", "nobody", 10)) // unknown app/account is fine
-	must(t, s.Dequeue("zz", "nobody", 10))
+	s.Dequeue("a", "nobody", 10) // unknown app/account is fine
+	s.Dequeue("zz", "nobody", 10)
 
 	var keys []uint64
 	for i := range 5 {
@@ -500,10 +568,10 @@ func testDequeue(t *testing.T, s Store) {
 	}
 	other := enqueue(t, s, "b", "bob", Queued{Msg: "b", TS: now}, 0, 0)
 
-	must(t, s.Dequeue("a", "bob", 0))
+	s.Dequeue("a", "bob", 0)
 	wantMsgs(t, "Dequeue(0)", queue(t, s, "a", "bob", 0), "0", "1", "2", "3", "4")
 
-	must(t, s.Dequeue("a", "bob", keys[1]))
+	s.Dequeue("a", "bob", keys[1])
 	q := queue(t, s, "a", "bob", 0)
 	wantMsgs(t, "Dequeue(k1)", q, "2", "3", "4")
 	if q[0].Key != keys[2] {
@@ -511,12 +579,12 @@ func testDequeue(t *testing.T, s Store) {
 	}
 
 	// Repeating, or going backwards, does nothing.
-	must(t, s.Dequeue("a", "bob", keys[1]))
-	must(t, s.Dequeue("a", "bob", keys[0]))
+	s.Dequeue("a", "bob", keys[1])
+	s.Dequeue("a", "bob", keys[0])
 	wantMsgs(t, "Dequeue repeated", queue(t, s, "a", "bob", 0), "2", "3", "4")
 
 	// The other app's queue is untouched even though its key may be ≤ upTo.
-	must(t, s.Dequeue("a", "bob", keys[4]))
+	s.Dequeue("a", "bob", keys[4])
 	wantMsgs(t, "Dequeue all", queue(t, s, "a", "bob", 0))
 	q = queue(t, s, "b", "bob", 0)
 	if len(q) != 1 || q[0].Key != other {
@@ -529,11 +597,76 @@ func testDequeue(t *testing.T, s Store) {
 		t.Fatalf("key after drain %d not above %d", k, keys[4])
 	}
 	enqueue(t, s, "a", "bob", Queued{Msg: "6", TS: now}, 0, 0)
-	must(t, s.Dequeue("a", "bob", ^uint64(0)))
+	s.Dequeue("a", "bob", ^uint64(0))
 	wantMsgs(t, "Dequeue(max uint64)", queue(t, s, "a", "bob", 0))
 }
 
-func testConcurrent(t *testing.T, s Store) {
+func testDedupe(t *testing.T, s Store, _ *clock) {
+	m := Queued{From: "alice", Msg: "hi", MID: "m1", TS: time.Now().UnixMilli()}
+	k := enqueue(t, s, "a", "bob", m, 0, 0)
+	if _, err := tryEnqueue(s, "a", "bob", m, 0, 0); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("second Enqueue with the same id: %v, want ErrDuplicate", err)
+	}
+	// Even once delivered and deleted: the sender's id is remembered.
+	s.Dequeue("a", "bob", k)
+	if _, err := tryEnqueue(s, "a", "carol", m, 0, 0); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("Enqueue with the same id after dequeue: %v, want ErrDuplicate", err)
+	}
+	wantMsgs(t, "Queue(bob)", queue(t, s, "a", "bob", 0))
+	// Ids are the sender's: another sender, app, or no id is not a duplicate.
+	enqueue(t, s, "a", "bob", Queued{From: "carol", Msg: "c", MID: "m1"}, 0, 0)
+	enqueue(t, s, "b", "bob", Queued{From: "alice", Msg: "b", MID: "m1"}, 0, 0)
+	enqueue(t, s, "a", "bob", Queued{From: "alice", Msg: "x"}, 0, 0)
+	enqueue(t, s, "a", "bob", Queued{From: "alice", Msg: "y"}, 0, 0)
+	wantMsgs(t, "Queue(bob)", queue(t, s, "a", "bob", 0), "c", "x", "y")
+	// A refused message leaves no id behind: its resend can succeed.
+	full := Queued{From: "alice", Msg: "full", MID: "m2"}
+	if _, err := tryEnqueue(s, "a", "bob", full, 3, 0); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("Enqueue on a full queue: %v", err)
+	}
+	enqueue(t, s, "a", "bob", full, 4, 0)
+	// The last recentMIDs ids are remembered; older ones are let go.
+	for i := range recentMIDs {
+		enqueue(t, s, "a", "dave", Queued{From: "erin", Msg: "n", MID: fmt.Sprint("n", i)}, 0, 0)
+	}
+	if _, err := tryEnqueue(s, "a", "dave", Queued{From: "erin", MID: fmt.Sprint("n", recentMIDs-1)}, 0, 0); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("the last id: %v, want ErrDuplicate", err)
+	}
+	enqueue(t, s, "a", "dave", Queued{From: "erin", Msg: "more", MID: "fresh"}, 0, 0)
+}
+
+// testDoneOrder checks that done and Then run in the order of the calls,
+// whatever the outcome.
+func testDoneOrder(t *testing.T, s Store, _ *clock) {
+	var mu sync.Mutex
+	var order []int
+	note := func(i int) { mu.Lock(); order = append(order, i); mu.Unlock() }
+	done := make(chan struct{})
+	const n = 200
+	for i := range n {
+		switch i % 4 {
+		case 0, 1:
+			s.Enqueue("a", fmt.Sprint("u", i%7), Queued{From: "x", Msg: "m", MID: fmt.Sprint(i)}, QueueLimits{}, func(uint64, error) { note(i) })
+		case 2:
+			s.Enqueue("a", "full", Queued{Msg: "m"}, QueueLimits{Max: -1}, func(uint64, error) { note(i) })
+		case 3:
+			s.Then(func(error) { note(i) })
+		}
+	}
+	s.Then(func(error) { close(done) })
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("continuations did not run")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(order) != n || !slices.IsSorted(order) {
+		t.Fatalf("continuations ran in the order %v", order)
+	}
+}
+
+func testConcurrent(t *testing.T, s Store, _ *clock) {
 	const workers, per = 8, 25
 	now := time.Now().UnixMilli()
 	var wg sync.WaitGroup
@@ -542,7 +675,7 @@ func testConcurrent(t *testing.T, s Store) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range per {
-				k, err := s.Enqueue("a", "bob", Queued{From: fmt.Sprint(w), Msg: fmt.Sprint(i), TS: now}, 0, time.Hour)
+				k, err := tryEnqueue(s, "a", "bob", Queued{From: fmt.Sprint(w), Msg: fmt.Sprint(i), TS: now}, 0, time.Hour)
 				if err != nil {
 					errs <- err
 					return
@@ -592,125 +725,17 @@ func testConcurrent(t *testing.T, s Store) {
 	}
 }
 
-// TestBoltPersistence checks that everything survives Close + Open.
-func TestBoltPersistence(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "nested", "data")
-	s, err := Open(dir)
-	must(t, err)
-	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
-		t.Fatalf("data dir: %v, %v; want mode 0700", fi, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "xinling.db")); err != nil {
-		t.Fatal(err)
-	}
-
-	now := time.Now().UnixMilli()
-	t0 := time.UnixMilli(1_700_000_000_000)
-	must(t, s.SetUserAttr("a", "alice", "nick", "Al"))
-	must(t, s.SetUserAttr("b", "alice", "nick", "Other"))
-	must(t, s.SetChannelAttr("a", "ch", "topic", "hi"))
-	must(t, s.SetChannelAttr("a", "ch", "blank", ""))
-	must(t, s.SetChannelAttr("a", "keep", "topic", "kept"))
-	must(t, s.SetChannelExpiry("a", "ch", t0))
-	must(t, s.SetChannelExpiry("a", "keep", t0.Add(time.Hour)))
-	k1 := enqueue(t, s, "a", "bob", Queued{From: "alice", Msg: "one", MID: "m1", TS: now}, 0, 0)
-	k2 := enqueue(t, s, "a", "bob", Queued{From: "alice", Msg: "two", MID: "m2", TS: now + 1}, 0, 0)
-	k3 := enqueue(t, s, "a", "carol", Queued{From: "alice", Msg: "gone", TS: now}, 0, 0)
-	must(t, s.Dequeue("a", "carol", k3)) // drained queue must still not reuse keys
-	must(t, s.Close())
-
-	s, err = Open(dir)
-	must(t, err)
-	defer func() { must(t, s.Close()) }()
-
-	wantAttr(t, s, "a", "alice", "nick", "Al")
-	wantAttr(t, s, "b", "alice", "nick", "Other")
-	m, err := s.ChannelAttrs("a", "ch")
-	wantMap(t, "ChannelAttrs(a, ch) after reopen", m, err, map[string]string{"topic": "hi", "blank": ""})
-	got := queue(t, s, "a", "bob", 0)
-	want := []Queued{
-		{Key: k1, From: "alice", Msg: "one", MID: "m1", TS: now},
-		{Key: k2, From: "alice", Msg: "two", MID: "m2", TS: now + 1},
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("Queue after reopen = %+v, want %+v", got, want)
-	}
-	if k := enqueue(t, s, "a", "bob", Queued{Msg: "three", TS: now}, 0, 0); k <= k2 {
-		t.Fatalf("key after reopen %d not above %d", k, k2)
-	}
-	if k := enqueue(t, s, "a", "carol", Queued{Msg: "again", TS: now}, 0, 0); k <= k3 {
-		t.Fatalf("key for drained queue after reopen %d not above %d", k, k3)
-	}
-
-	// Expiries survived too.
-	wantExpired(t, s, t0, [2]string{"a", "ch"})
-	wantExpired(t, s, t0.Add(time.Hour), [2]string{"a", "keep"})
-}
-
-// TestBoltLocked checks that a second Open of a held database fails (after
-// the lock timeout) instead of hanging.
-func TestBoltLocked(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir)
-	must(t, err)
-	defer s.Close()
-
-	type result struct {
-		s   Store
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		s2, err := Open(dir)
-		done <- result{s2, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err == nil {
-			r.s.Close()
-			t.Fatal("second Open of a locked database succeeded")
-		}
-		if !errors.Is(r.err, berrors.ErrTimeout) || !strings.Contains(r.err.Error(), "locked") {
-			t.Fatalf("second Open error = %v; want a lock timeout mentioning \"locked\"", r.err)
-		}
-		t.Logf("second Open: %v", r.err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("second Open of a locked database hangs")
-	}
-
-	// Once released, the database opens again.
-	must(t, s.Close())
-	s3, err := Open(dir)
-	must(t, err)
-	must(t, s3.Close())
-}
-
-// TestBoltClosed checks that use after Close is an error, not a panic.
-func TestBoltClosed(t *testing.T) {
-	s, err := Open(t.TempDir())
-	must(t, err)
-	must(t, s.Close())
-	if err := s.SetUserAttr("a", "alice", "nick", "Al"); err == nil {
-		t.Error("SetUserAttr after Close: no error")
-	}
-	if _, err := s.Queue("a", "bob", 0); err == nil {
-		t.Error("Queue after Close: no error")
-	}
-}
-
 func BenchmarkEnqueueDequeue(b *testing.B) {
 	for _, impl := range impls {
 		b.Run(impl.name, func(b *testing.B) {
-			s := impl.open(b)
-			m := Queued{From: "alice", Msg: strings.Repeat("x", 100), MID: "mid", TS: time.Now().UnixMilli()}
+			s := impl.open(b, Options{})
+			m := Queued{From: "alice", Msg: strings.Repeat("x", 100), TS: time.Now().UnixMilli()}
 			for b.Loop() {
-				k, err := s.Enqueue("app", "bob", m, 1000, time.Hour)
+				k, err := tryEnqueue(s, "app", "bob", m, 1000, time.Hour)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := s.Dequeue("app", "bob", k); err != nil {
-					b.Fatal(err)
-				}
+				s.Dequeue("app", "bob", k)
 			}
 		})
 	}
