@@ -122,16 +122,11 @@ func (c *Channel) attrListLocked() []wire.Attr {
 	return out
 }
 
+// intAttr reads a built-in attribute, clamped to its bounds (wire.BuiltinMax)
+// whatever the store holds.
 func (c *Channel) intAttr(name string, def int) int {
 	v, ok := c.attrs[name]
-	if !ok {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return def
-	}
-	return n
+	return wire.BuiltinValue(name, v, ok, def)
 }
 
 // ttl is how long the channel's attributes outlive its last member.
