@@ -407,3 +407,48 @@ func TestResumePastABigHistory(t *testing.T) {
 		t.Fatalf("dropped as slow: %+v", st)
 	}
 }
+
+// TestResumePastABigBacklog: while a session waits for its resume, anyone
+// may send it 600 peer messages of 8 KB (10 s at the default 60/s, within
+// the 30 s grace). The resume must deliver them. Today it queues the whole
+// backlog at once, passes the 4 MiB outbound bound and is dropped as a slow
+// client — at every attempt, so the session never resumes; a fresh login's
+// delivery of the queue can fail the same way. The fix is flow control of
+// the user stream (resend more as the client acknowledges), in login.go and
+// session.go, where the receive cursor at login is being written.
+func TestResumePastABigBacklog(t *testing.T) {
+	t.Skip("known (issue 12 report): a resume whose backlog passes the outbound bound is dropped at every attempt; remove this Skip with the user stream's flow control")
+	n, url := testNode(t, Config{RequestRate: 1 << 20, UserRate: 1 << 20})
+	v := dialRaw(t, url)
+	lr := v.login("app", "victim")
+	v.ws.Close()
+	a := dialRaw(t, url)
+	a.login("app", "sender")
+	body := strings.Repeat("x", 8000)
+	const msgs = 600
+	for i := range msgs {
+		if f := a.call(wire.OpPeerSend, wire.PeerSendReq{To: "victim", Msg: fmt.Sprint(i, body)}); f.Err != nil {
+			t.Fatalf("send %d: %v", i, f.Err)
+		}
+	}
+	r := dialRaw(t, url)
+	var res wire.LoginRes
+	mustDecode(t, r.call(wire.OpLogin, wire.LoginReq{Proto: wire.Version, App: "app", Account: "victim", Resume: &wire.Resume{Session: lr.Session}}), &res)
+	if !res.Resumed {
+		t.Fatalf("not resumed: %+v", res)
+	}
+	for i := range msgs {
+		var m wire.PeerMsg
+		f := r.push(wire.PushPeerMsg)
+		mustDecode(t, f, &m)
+		if !strings.HasPrefix(m.Msg, fmt.Sprint(i, "x")) {
+			t.Fatalf("push %d: %.12q…", i, m.Msg)
+		}
+		if f.Seq%50 == 0 {
+			r.write(wire.MustEncode(0, wire.OpPing, wire.PingReq{Ack: f.Seq}))
+		}
+	}
+	if st := n.Stats(); st.SlowDrops != 0 {
+		t.Fatalf("dropped as slow: %+v", st)
+	}
+}
