@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -75,6 +76,7 @@ func serveCmd(args []string) error {
 	nodeTimeout := fs.Duration("node-timeout", 3*time.Second, "a node silent this long is dead: its clients are detached (their sessions end after --grace unless resumed)")
 	leaseTTL := fs.Duration("lease-ttl", 6*time.Second, "a silent core is replaced after this long (the first node to start sets it for the cluster)")
 	pprofOn := fs.Bool("pprof", false, "serve Go profiles under /debug/pprof/ (keep it off on an open network)")
+	metricsListen := fs.String("metrics-listen", "", "serve /metrics (and --pprof's profiles) only on this address, e.g. 127.0.0.1:9471, not on --listen (empty: on --listen)")
 	verbose := fs.Bool("v", false, "log debug detail")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -165,6 +167,15 @@ func serveCmd(args []string) error {
 		QueueMax: *queueMax, QueueTTL: *queueTTL,
 		InviteHold: *inviteHold, InviteExpiry: *inviteExpiry,
 		RequestRate: *requestRate, FlushDelay: *flushDelay, MaxConns: *maxConns, MaxConnsPerAddr: *maxPerAddr, LoginRate: *loginRate, AllowedOrigins: allowed, Pprof: *pprofOn, Gateway: gw,
+		PrivateMetrics: *metricsListen != "",
+	}
+	var ml net.Listener
+	if *metricsListen != "" {
+		if ml, err = net.Listen("tcp", *metricsListen); err != nil {
+			l.Close()
+			return fmt.Errorf("serve: --metrics-listen: %w", err)
+		}
+		defer ml.Close()
 	}
 	var node node
 	if clustered {
@@ -182,6 +193,12 @@ func serveCmd(args []string) error {
 		node = m
 	} else {
 		node = server.New(cfg)
+	}
+	if ml != nil {
+		go func() {
+			_ = (&http.Server{Handler: server.MetricsHandler(node), ReadHeaderTimeout: 10 * time.Second}).Serve(ml)
+		}()
+		log.Info("metrics served here only", "addr", ml.Addr().String())
 	}
 	fmt.Printf("listening on %s://%s\n", scheme, l.Addr())
 
@@ -207,6 +224,7 @@ func serveCmd(args []string) error {
 
 // node is what serve runs: a single server.Node or a cluster member.
 type node interface {
+	http.Handler
 	Serve(net.Listener) error
 	Shutdown(context.Context) error
 }

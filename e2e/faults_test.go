@@ -61,37 +61,44 @@ func TestClientThatNeverReadsIsDropped(t *testing.T) {
 	sender := login(t, s, "sender")
 	sender.join(t, "room")
 	body := strings.Repeat("x", 8000)
-	const n = 1500 // 12 MB: more than socket buffers and the queue hold
-	for i := range n {
-		sender.MessageChannelSend("room", fmt.Sprint(i, body), fmt.Sprint("m", i))
-	}
-	// Every message acknowledged to the sender reaches the reader, in
-	// order and once. (On a machine starved by the race detector a send
-	// may time out at the SDK; such a message may or may not arrive.)
+	// 12 MB: more than socket buffers and the queue hold. Sent in batches,
+	// each read by the reader before the next: the flood is as fast as the
+	// readers read, so only the member that never reads falls behind (a
+	// reader may not fall 1 MiB behind either, which a starved machine made
+	// it do with the flood sent at once).
+	const n, batch = 1500, 50
 	acked := make(map[int]bool)
-	for range n {
-		e := string(sender.wait(t, "OnMessageSend"))
-		var i int
-		if _, err := fmt.Sscanf(e, "OnMessageSendSuccess(m%d)", &i); err == nil {
-			acked[i] = true
-		}
-	}
 	last := -1
-	for left := len(acked); left > 0; {
-		e := string(reader.wait(t, "OnMessageChannelReceive(room,sender,"))
-		var i int
-		if _, err := fmt.Sscanf(e[strings.LastIndex(e, ",")+1:], "%d", &i); err != nil || i <= last {
-			t.Fatalf("after message %d: %.60s…\nreader: %v\nsender: %v", last, e, lifecycle(reader), lifecycle(sender))
+	for start := 0; start < n; start += batch {
+		for i := start; i < start+batch; i++ {
+			sender.MessageChannelSend("room", fmt.Sprint(i, body), fmt.Sprint("m", i))
 		}
-		for k := last + 1; k < i; k++ {
-			if acked[k] {
-				t.Fatalf("acknowledged message %d never arrived (next: %d)\nreader: %v\nsender: %v", k, i, lifecycle(reader), lifecycle(sender))
+		// Every message acknowledged to the sender reaches the reader, in
+		// order and once. (On a machine starved by the race detector a
+		// send may time out at the SDK; such a message may or may not
+		// arrive.)
+		top := -1
+		for range batch {
+			e := string(sender.wait(t, "OnMessageSend"))
+			var i int
+			if _, err := fmt.Sscanf(e, "OnMessageSendSuccess(m%d)", &i); err == nil {
+				acked[i] = true
+				top = max(top, i)
 			}
 		}
-		if acked[i] {
-			left--
+		for last < top {
+			e := string(reader.wait(t, "OnMessageChannelReceive(room,sender,"))
+			var i int
+			if _, err := fmt.Sscanf(e[strings.LastIndex(e, ",")+1:], "%d", &i); err != nil || i <= last {
+				t.Fatalf("after message %d: %.60s…\nreader: %v\nsender: %v", last, e, lifecycle(reader), lifecycle(sender))
+			}
+			for k := last + 1; k < i; k++ {
+				if acked[k] {
+					t.Fatalf("acknowledged message %d never arrived (next: %d)\nreader: %v\nsender: %v", k, i, lifecycle(reader), lifecycle(sender))
+				}
+			}
+			last = i
 		}
-		last = i
 	}
 	if len(acked) < n/2 {
 		t.Fatalf("only %d of %d sends acknowledged\nsender: %v", len(acked), n, lifecycle(sender))

@@ -80,7 +80,10 @@ func (c *Channel) pushLocked(op string, d any) {
 }
 
 // replayLocked returns the pushes after off, or false when the history no
-// longer reaches back that far.
+// longer reaches back that far — or when they add up to more than half a
+// connection's outbound bound: queued at once, they would get the resuming
+// connection dropped as a slow client, at every attempt (1024 pushes of 8 KB
+// are 8 MiB), so the client gets a ch.snap instead.
 func (c *Channel) replayLocked(off uint64) ([][]byte, bool) {
 	if off >= c.off {
 		return nil, true
@@ -90,7 +93,11 @@ func (c *Channel) replayLocked(off uint64) ([][]byte, bool) {
 	}
 	i := sort.Search(len(c.hist), func(i int) bool { return c.hist[i].off > off })
 	out := make([][]byte, 0, len(c.hist)-i)
+	size := 0
 	for _, h := range c.hist[i:] {
+		if size += len(h.frame); size > c.node.cfg.OutboundBytes/2 {
+			return nil, false
+		}
 		out = append(out, h.frame)
 	}
 	return out, true
@@ -122,16 +129,11 @@ func (c *Channel) attrListLocked() []wire.Attr {
 	return out
 }
 
+// intAttr reads a built-in attribute, clamped to its bounds (wire.BuiltinMax)
+// whatever the store holds.
 func (c *Channel) intAttr(name string, def int) int {
 	v, ok := c.attrs[name]
-	if !ok {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return def
-	}
-	return n
+	return wire.BuiltinValue(name, v, ok, def)
 }
 
 // ttl is how long the channel's attributes outlive its last member.

@@ -45,6 +45,7 @@ type Config struct {
 	AllowedOrigins  []string        // browser origins allowed to connect; empty: any
 	FlushDelay      time.Duration   // the longest a behind node lets pushes gather before a write (20 ms; negative: never)
 	Pprof           bool            // serve net/http/pprof under /debug/pprof/ (for profiling, not for an open network)
+	PrivateMetrics  bool            // /metrics and /debug/pprof/ only through MetricsHandler (its own listener), not here
 
 	// Upstream makes the node a cluster edge: it relays its clients'
 	// messages there (the core) and delivers what the core sends back.

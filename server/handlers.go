@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/xinling/xinling/sdk/wire"
@@ -415,15 +414,7 @@ func checkAttrName(name string) *wire.Error {
 	return nil
 }
 
-func checkBuiltinValue(name, value string) *wire.Error {
-	switch name {
-	case wire.AttrChannelTTL, wire.AttrAutoUpdateNum, wire.AttrAutoUpdateTotal, wire.AttrSendMsgLimit, wire.AttrSetAttrLimit, wire.AttrUserNotify:
-		if v, err := strconv.Atoi(value); err != nil || v < 0 {
-			return wire.Errf(wire.GeneralWrongParam, "%s takes a whole number ≥ 0, not %q", name, value)
-		}
-	}
-	return nil
-}
+func checkBuiltinValue(name, value string) *wire.Error { return wire.CheckBuiltinValue(name, value) }
 
 func (n *Node) setChannelAttr(s *Session, channel, name, value string) *wire.Error {
 	if e := wire.CheckName("channel", channel); e != nil {

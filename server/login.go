@@ -58,7 +58,7 @@ func (c *Conn) login(f *wire.Frame) {
 	}
 	var req wire.LoginReq
 	if err := f.Decode(&req); err != nil {
-		c.replyErr(f.ID, wire.Errf(wire.LoginFailed, "%v", err))
+		c.replyErr(f.ID, wire.LoginDecodeError(err)) // 209 for an account that is not UTF-8
 		return
 	}
 	// A token that expired during a session does not stop its resume; a

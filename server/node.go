@@ -133,18 +133,27 @@ func (n *Node) checkOrigin(r *http.Request) bool {
 }
 
 // ServeHTTP upgrades a request on any path to the signaling WebSocket;
-// /healthz and /metrics answer plain HTTP.
+// /healthz and /metrics answer plain HTTP (/metrics only through
+// MetricsHandler with Config.PrivateMetrics).
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":
 		_, _ = w.Write([]byte("ok\n"))
 		return
 	case "/metrics":
+		if n.operatorOnly(r) {
+			http.NotFound(w, r)
+			return
+		}
 		n.metricsH.ServeHTTP(w, r)
 		return
 	}
-	if n.cfg.Pprof && strings.HasPrefix(r.URL.Path, "/debug/pprof/") {
+	if n.cfg.Pprof && strings.HasPrefix(r.URL.Path, "/debug/pprof/") && !n.operatorOnly(r) {
 		servePprof(w, r)
+		return
+	}
+	if private(r) || n.cfg.PrivateMetrics && strings.HasPrefix(r.URL.Path, "/debug/pprof/") {
+		http.NotFound(w, r) // the metrics listener upgrades nothing; nor are profiles guessed at here
 		return
 	}
 	addr := r.RemoteAddr

@@ -257,6 +257,9 @@ func TestSilentClientIsDetected(t *testing.T) {
 			t.Fatalf("session of a dead client still online; stats %+v", n.Stats())
 		}
 		watcher.write(wire.MustEncode(0, wire.OpPing, wire.PingReq{})) // keep the watcher alive
+		// Polling the server's state, with a deadline; unpaced, the
+		// polls pass the request rate and are refused (1001).
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -36,8 +36,8 @@ func Verify(tok, appID, certificate, account string, now time.Time) error {
 	if len(parts) != 4 || parts[0] != "1" || parts[1] != appID {
 		return ErrWrong
 	}
-	ts, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil || ts < 0 {
+	ts, ok := parseExpiry(parts[2])
+	if !ok {
 		return ErrWrong
 	}
 	want := sign(appID, certificate, account, parts[2])
@@ -48,4 +48,20 @@ func Verify(tok, appID, certificate, account string, now time.Time) error {
 		return ErrExpired
 	}
 	return nil
+}
+
+// parseExpiry reads expiredTs as documented: a non-negative decimal
+// integer written as Make writes it (digits only, no sign, no leading zero).
+// strconv.ParseInt alone also takes "+00<ts>", one expiry spelled many ways.
+func parseExpiry(s string) (int64, bool) {
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	ts, err := strconv.ParseInt(s, 10, 64)
+	return ts, err == nil
 }

@@ -50,3 +50,25 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyTakesOnlyCanonicalExpiry: the expiry is the documented
+// non-negative decimal integer, written as Make writes it. A sign, leading
+// zeros, spaces or an out-of-range value are refused even when the signature
+// was computed over exactly that text.
+func TestVerifyTakesOnlyCanonicalExpiry(t *testing.T) {
+	const app, cert, acct = "app", "cert", "acc"
+	signed := func(ts string) string { return "1:" + app + ":" + ts + ":" + sign(app, cert, acct, ts) }
+	now := time.Unix(1700000000, 0)
+	if err := Verify(signed("1800000000"), app, cert, acct, now); err != nil {
+		t.Fatalf("a canonical expiry was refused: %v", err)
+	}
+	if err := Verify(signed("0"), app, cert, acct, time.Unix(0, 0)); err != nil {
+		t.Fatalf("expiry 0 at time 0 was refused: %v", err)
+	}
+	for _, ts := range []string{"+001800000000", "+1800000000", "01800000000", "00", "-0", " 1800000000", "1800000000 ",
+		"1_800_000_000", "0x6B49D200", "1.8e9", "", "99999999999999999999", "९"} {
+		if err := Verify(signed(ts), app, cert, acct, now); !errors.Is(err, ErrWrong) {
+			t.Errorf("expiry %q: %v, want ErrWrong", ts, err)
+		}
+	}
+}

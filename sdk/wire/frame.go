@@ -155,13 +155,17 @@ func Split(msg []byte) ([]Frame, error) {
 }
 
 // Decode unmarshals a frame's payload into v, strictly: unknown fields are
-// allowed (newer clients), wrong types are not.
+// allowed (newer clients), wrong types are not, and every string is taken
+// byte-exact or refused (a *TextError; see text.go).
 func (f *Frame) Decode(v any) error {
 	if len(f.D) == 0 {
 		return nil
 	}
 	if fd, ok := v.(interface{ decodeFast([]byte) bool }); ok && fd.decodeFast(f.D) {
 		return nil
+	}
+	if te := checkText(f.D); te != nil {
+		return fmt.Errorf("bad payload for %s: %w", f.Op, te)
 	}
 	if err := json.Unmarshal(f.D, v); err != nil {
 		return fmt.Errorf("bad payload for %s: %w", f.Op, err)

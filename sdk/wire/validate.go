@@ -3,7 +3,6 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -16,27 +15,6 @@ const (
 	MaxExtraBytes   = 8192
 	MaxAttrs        = 256 // attributes per channel and per account
 )
-
-// CheckName validates an account, channel or attribute name: 1–128 bytes of
-// UTF-8 with no whitespace or control characters. what names the argument in
-// the error ("account", "channel", "attribute name").
-func CheckName(what, s string) *Error {
-	if s == "" {
-		return Errf(GeneralWrongParam, "%s is empty", what)
-	}
-	if len(s) > MaxNameBytes {
-		return Errf(GeneralWrongParam, "%s is %d bytes, the limit is %d", what, len(s), MaxNameBytes)
-	}
-	if !utf8.ValidString(s) {
-		return Errf(GeneralWrongParam, "%s is not valid UTF-8", what)
-	}
-	for i, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return Errf(GeneralWrongParam, "%s has whitespace or a control character at byte %d", what, i)
-		}
-	}
-	return nil
-}
 
 // CheckText validates a message or attribute value: UTF-8 and at most max bytes.
 func CheckText(what, s string, max int) *Error {
@@ -57,6 +35,9 @@ func CheckExtra(extra string) *Error {
 	}
 	if extra == "" {
 		return nil
+	}
+	if !utf8.ValidString(extra) {
+		return Errf(GeneralWrongParam, "extra is not valid UTF-8")
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(extra), &obj); err != nil {
