@@ -372,7 +372,7 @@ func TestProtocolCodesMatchWire(t *testing.T) {
 	}
 	refs := wireRefs(t, serverDir)
 
-	var listed []string
+	var listed, sentCodes []string
 	sent := doc.table(t, "15. Codes the server sends", "code")
 	for _, r := range sent.rows {
 		v, err := strconv.Atoi(r["code"])
@@ -381,6 +381,7 @@ func TestProtocolCodesMatchWire(t *testing.T) {
 			continue
 		}
 		listed = append(listed, r["code"])
+		sentCodes = append(sentCodes, r["code"])
 		if got := wire.Code(v).String(); r["name"] != got {
 			t.Errorf("§15: code %d is named %s in the document and %s by wire", v, r["name"], got)
 		}
@@ -395,6 +396,16 @@ func TestProtocolCodesMatchWire(t *testing.T) {
 		}
 	}
 	sameSet(t, "codes (§15 table and its list of the other codes)", listed, all)
+
+	// A login refusal (§5) is a code the server sends (§15): the two
+	// tables once disagreed on the refused login rate (200 and 201).
+	refusals := doc.table(t, "5. Login > Refusals", "condition")
+	for _, r := range refusals.rows {
+		code := strings.Trim(r["code"], "*")
+		if !slices.Contains(sentCodes, code) {
+			t.Errorf("§5 refusal %q answers %s, which §15 does not list as sent by the server", r["condition"], code)
+		}
+	}
 
 	// Every code an op's row names is a code.
 	summary := doc.table(t, "8. Requests reference > Summary", "op")
