@@ -184,6 +184,7 @@ func serveCmd(args []string) error {
 	} else {
 		node = server.New(cfg)
 	}
+	node = withWebApp(node) // the browser client at /app (webapp.go)
 	fmt.Printf("listening on %s://%s\n", scheme, l.Addr())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
