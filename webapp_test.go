@@ -119,6 +119,19 @@ func (b *browser) eval(expr string) {
 	b.run("evaluate "+expr, chromedp.Evaluate[chromedp.Void](expr))
 }
 
+// evalString evaluates a JavaScript expression whose value is a non-empty
+// string (chromedp v0.23.1 reads "" as undefined).
+func (b *browser) evalString(expr string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("browser: evaluate %s: %v\n%s", expr, err, b.pageState())
+	}
+	return s
+}
+
 // screenshot saves the page as NAME.png under $XINLING_WEB_SCREENSHOTS, if set.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
@@ -308,6 +321,7 @@ func TestWebAppWithSDKUser(t *testing.T) {
 	b.click("#send")
 	b.waitJS("the long message refused", `document.getElementById("error").textContent.includes("message is 9000 bytes, the limit is 8192")`)
 	b.waitJS("the long message kept", `document.getElementById("text").value.length === 9000`)
+	b.screenshot("2a-refused-message")
 	b.fill("#text", "")
 
 	// Channel attributes: each side sees the other's changes live.
@@ -379,4 +393,15 @@ func TestWebAppWithSDKUser(t *testing.T) {
 	b.click("#logout")
 	peer.waitFor(t, "user left alice")
 	b.waitJS("the login form again", `!document.getElementById("login").hidden && document.getElementById("status").dataset.status === "0"`)
+
+	// The page acknowledged its peer messages: a new login (a new client in
+	// the page, which remembers no message ids) gets none of them again.
+	b.click("#login-btn")
+	b.waitJS("alice online again", `document.getElementById("status").dataset.status === "2"`)
+	bob.MessageInstantSend("alice", 0, "after the new login", "")
+	b.waitJS("bob's message after the new login", `[...document.querySelectorAll("#messages li")].some(li => li.textContent.endsWith("after the new login"))`)
+	if got := b.evalString(`["psst", "sent across the drop"].map(m =>
+		[...document.querySelectorAll('#messages li[data-kind="peer"]')].filter(li => li.textContent.endsWith(m)).length).join(",")`); got != "1,1" {
+		t.Fatalf("peer messages shown (psst, sent across the drop) = %s times, want once each:\n%s", got, b.pageState())
+	}
 }
