@@ -200,6 +200,7 @@ func serveCmd(args []string) error {
 		}()
 		log.Info("metrics served here only", "addr", ml.Addr().String())
 	}
+	node = withWebApp(node) // the browser client at /app (webapp.go)
 	fmt.Printf("listening on %s://%s\n", scheme, l.Addr())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
