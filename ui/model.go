@@ -62,6 +62,8 @@ type Options struct {
 	Keys      keymap.KeyMap
 	Notify    bool // bell and desktop notifications for invites
 
+	Notes []string // problems found at start-up, shown in the system log
+
 	Now func() time.Time // default time.Now
 
 	// OnLogin, when set, is called with the credentials the login form
@@ -169,6 +171,9 @@ func New(opt Options) *Model {
 	sys := m.conv(convSystem, "xinling")
 	m.active = sys
 	m.sysMsg(sys, welcome(opt))
+	for _, n := range opt.Notes {
+		m.errMsg(sys, n)
+	}
 	if opt.Channel != "" {
 		m.channels[opt.Channel] = true
 	}

@@ -32,23 +32,6 @@ func TestParseFlags(t *testing.T) {
 	if _, err := parseFlags([]string{"serv"}, io.Discard); err == nil || !strings.Contains(err.Error(), "serve") {
 		t.Fatalf("stray argument: %v", err)
 	}
-	if hostPort("ws://127.0.0.1:9470/ws") != "127.0.0.1:9470" || hostPort("10.0.0.1:5") != "10.0.0.1:5" {
-		t.Fatal("hostPort")
-	}
-}
-
-func TestEmbeddedServer(t *testing.T) {
-	e, err := StartEmbedded("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !listening(e.Addr) {
-		t.Fatal("embedded server not listening")
-	}
-	e.Stop()
-	if listening(e.Addr) {
-		t.Fatal("still listening after Stop")
-	}
 }
 
 func TestTypingInAListGoesToTheComposer(t *testing.T) {
