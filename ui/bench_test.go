@@ -44,7 +44,7 @@ func BenchmarkView100kScrolling(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		press(m, "pgup")
-		if m.active.Top == 0 && m.active.TopLine == 0 {
+		if m.chats.active.Top == 0 && m.chats.active.TopLine == 0 {
 			press(m, "G")
 		}
 		_ = m.View()

@@ -1,0 +1,66 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// --- narrow: tab panel ---------------------------------------------------
+
+var tabLabels = map[focusArea]string{focusChats: "chats", focusPeers: "peers", focusAttrs: "attrs", focusCalls: "calls", focusEvents: "events"}
+
+func (m *Model) renderTabs(w, h int) []string {
+	cur := narrowTabs[m.tab]
+	var labels []string
+	for i, t := range narrowTabs {
+		l := tabLabels[t]
+		switch t {
+		case focusChats:
+			if n := m.chats.totalUnread(); n > 0 {
+				l += fmt.Sprintf(" %d", n)
+			}
+		case focusCalls:
+			for _, c := range m.calls.list {
+				if c.Ringing() {
+					l += " ☎"
+					break
+				}
+			}
+		}
+		if i == m.tab {
+			labels = append(labels, m.st.TabActive.Render(" "+l+" "))
+		} else {
+			labels = append(labels, m.st.Tab.Render(" "+l+" "))
+		}
+	}
+	title := strings.Join(labels, "")
+	inner := h - 2
+	var body []string
+	switch cur {
+	case focusChats:
+		body = m.chats.render(m, w-2, inner)
+	case focusPeers:
+		body = append([]string{m.st.Muted.Render(m.channel.title())}, m.channel.render(m, w-2, inner-1)...)
+	case focusAttrs:
+		body = append([]string{m.st.Muted.Render(m.attrsTitle())}, m.attrs.render(m, w-2, inner-1)...)
+	case focusCalls:
+		body = m.calls.render(m, w-2, inner)
+	case focusEvents:
+		body = m.events.render(m, w-2, inner)
+	}
+	out := m.box("", m.focus == cur, w, h, body)
+	// the tab strip replaces the top border's title
+	bs := m.st.Border
+	if m.focus == cur {
+		bs = m.st.BorderFocused
+	}
+	tw := ansi.StringWidth(title)
+	if tw > w-4 {
+		title = ansi.Truncate(title, w-4, "…")
+		tw = ansi.StringWidth(title)
+	}
+	out[0] = bs.Render("╭─") + title + bs.Render(strings.Repeat("─", max(w-3-tw, 0))+"╮")
+	return out
+}
