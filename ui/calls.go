@@ -10,10 +10,11 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/xinling/xinling/sdk"
+	"github.com/xinling/xinling/sdk/wire"
 )
 
-// defaultInviteExpiry is how long an invite without _timeout rings (SPEC §4).
-const defaultInviteExpiry = 60 * time.Second
+// defaultInviteExpiry is how long an invite without _timeout rings.
+const defaultInviteExpiry = wire.InviteExpiry
 
 // Call is one invite, incoming or outgoing, and what became of it.
 type Call struct {

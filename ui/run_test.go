@@ -43,3 +43,38 @@ func TestTypingInAListGoesToTheComposer(t *testing.T) {
 	}
 	wantCalls(t, f)
 }
+
+func TestParseArgsResolvesFlagsOverConfig(t *testing.T) {
+	t.Setenv("NO_COLOR", "")
+	t.Setenv("XINLING_SERVER", "")
+	p := filepath.Join(t.TempDir(), "config.json")
+	none := ""
+	if err := SaveConfig(p, Config{Server: "ws://cfg:1", Account: "amy", Channel: &none, Theme: "light",
+		Keys: map[string][]string{"global.nope": {"x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseArgs([]string{"--config", p, "--account", "bob"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Server != "ws://cfg:1" || s.Account != "bob" || s.Channel != "" || s.App != "xinling" || s.Token != "_no_need_token" ||
+		s.Palette.Name != "light" || s.AutoTheme || !s.Notify {
+		t.Fatalf("settings %+v", s)
+	}
+	if len(s.Notes) != 1 || !strings.Contains(s.Notes[0], "unknown key actions global.nope") {
+		t.Fatalf("notes %q", s.Notes)
+	}
+	// NO_COLOR means plain unless a theme is asked for on the command line
+	t.Setenv("NO_COLOR", "1")
+	if s, _ := ParseArgs([]string{"--config", p}, io.Discard); s.Palette.Name != "plain" {
+		t.Fatalf("NO_COLOR: theme %s", s.Palette.Name)
+	}
+	if s, _ := ParseArgs([]string{"--config", p, "--theme", "dark"}, io.Discard); s.Palette.Name != "dark" {
+		t.Fatalf("NO_COLOR with --theme dark: %s", s.Palette.Name)
+	}
+	// the demo makes up an account when none is given
+	s, _ = ParseArgs([]string{"--config", filepath.Join(t.TempDir(), "none.json"), "--demo"}, io.Discard)
+	if s.Account == "" || !s.Demo {
+		t.Fatalf("demo settings %+v", s)
+	}
+}
