@@ -84,6 +84,7 @@ func (m *Model) overlay(base []string, d dialog) []string {
 	for _, l := range lines {
 		bw = max(bw, ansi.StringWidth(l))
 	}
+	bw = min(bw, maxW-4) // a line too wide for the screen is cut (fit marks it …), never wraps the terminal
 	boxed := m.box(d.title(), true, bw+4, min(len(lines)+2, maxH), padLines(lines, bw))
 	x := max((m.width-(bw+4))/2, 0)
 	y := max((m.height-len(boxed))/2, 0)

@@ -57,7 +57,7 @@ func init() {
 		{"login", "/login", "log in (again), with the login form", nil, nil, cmdLogin},
 		{"logout", "/logout", "log out", nil, nil, func(m *Model, _ string) tea.Cmd { m.c.Logout(); return nil }},
 		{"version", "/version", "SDK version", nil, nil, cmdVersion},
-		{"help", "/help", "list the commands and keys", nil, nil, func(m *Model, _ string) tea.Cmd { m.pushDialog(newHelpDialog(m)); return nil }},
+		{"help", "/help [COMMAND]", "list the commands and keys, or say what one command does", nil, nil, cmdHelp},
 		{"quit", "/quit", "leave xinling", nil, nil, func(m *Model, _ string) tea.Cmd { m.quit = true; return tea.Quit }},
 	}
 }
@@ -398,5 +398,18 @@ func cmdLogin(m *Model, _ string) tea.Cmd {
 func cmdVersion(m *Model, _ string) tea.Cmd {
 	v := m.c.GetSdkVersion()
 	m.info(fmt.Sprintf("SDK version %d (API level 1.4.0), status %d, online %v", v, m.c.GetStatus(), m.c.IsOnline()))
+	return nil
+}
+
+func cmdHelp(m *Model, args string) tea.Cmd {
+	if args == "" {
+		m.pushDialog(newHelpDialog(m, "commands"))
+		return nil
+	}
+	if h, ok := helpFor(firstWord(args)); ok {
+		m.info(h)
+	} else {
+		m.fail(fmt.Sprintf("no command %q — /help lists them", firstWord(args)))
+	}
 	return nil
 }

@@ -23,6 +23,17 @@ func (m *Model) popDialog() {
 	}
 }
 
+// removeDialog takes d off the stack wherever it is.
+func (m *Model) removeDialog(d dialog) {
+	kept := m.dialogs[:0]
+	for _, o := range m.dialogs {
+		if o != d {
+			kept = append(kept, o)
+		}
+	}
+	m.dialogs = kept
+}
+
 func (m *Model) topDialog() dialog {
 	if len(m.dialogs) == 0 {
 		return nil
@@ -49,11 +60,7 @@ func (f *form) view(m *Model, w int, rowsFor func(i int) int) []string {
 	var out []string
 	for i, fl := range f.fields {
 		focused := i == f.cur
-		ls := m.st.Muted
-		if focused {
-			ls = m.st.Accent
-		}
-		out = append(out, ls.Render(fl.label))
+		out = append(out, fieldLabel(m, fl.label, focused))
 		rows := 1
 		if rowsFor != nil {
 			rows = rowsFor(i)
@@ -93,4 +100,22 @@ func newField(label, value, hint string) *field {
 	fl := &field{label: label, hint: hint}
 	fl.ed.Set(value)
 	return fl
+}
+
+// fieldLabel is a field's label, marked when the field has the focus (a
+// marker, not only a colour, so it shows on any terminal).
+func fieldLabel(m *Model, label string, focused bool) string {
+	if focused {
+		return m.st.Accent.Render("▸ " + label)
+	}
+	return m.st.Muted.Render("  " + label)
+}
+
+// button is a dialog's button; the focused one is marked ▸ ◂ as well as
+// highlighted, so which one enter presses never depends on colour.
+func button(m *Model, label string, focused bool) string {
+	if focused {
+		return m.st.Selected.Render("▸ " + label + " ◂")
+	}
+	return m.st.Base.Render("  " + label + "  ")
 }

@@ -21,13 +21,11 @@ func (d *confirmDialog) view(m *Model, w, h int) []string {
 	if d.detail != "" {
 		out = append(out, m.st.Muted.Render(d.detail))
 	}
-	yes, no := m.st.Base.Render("[Yes (y)]"), m.st.Base.Render("[No (n)]")
-	if d.onNo {
-		no = m.st.Selected.Render(" No (n) ")
-	} else {
-		yes = m.st.Selected.Render(" Yes (y) ")
+	enter := "enter: no"
+	if !d.onNo {
+		enter = "enter: yes"
 	}
-	return append(out, "", yes+"  "+no)
+	return append(out, "", button(m, "Yes (y)", !d.onNo)+"  "+button(m, "No (n)", d.onNo), "", m.st.Hint.Render(enter+" · y yes · n/esc no · tab switch"))
 }
 
 func (d *confirmDialog) update(m *Model, msg tea.KeyPressMsg) tea.Cmd {

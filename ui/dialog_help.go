@@ -2,52 +2,104 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
+// helpDialog is the keys (from the key map) and the commands, in sections
+// that tab jumps between; long lines wrap to the dialog's width.
 type helpDialog struct {
-	lines []string
+	start string // the section it opens at
 	top   int
+	w     int      // the width lines were built for
+	lines []string // built for w
+	secs  []int    // the first line of each section
 }
 
-func newHelpDialog(m *Model) *helpDialog {
-	d := &helpDialog{}
-	for _, sec := range m.keys.Help() {
-		d.lines = append(d.lines, m.st.Accent.Render(sec.Title))
-		for _, b := range sec.Bindings {
-			h := b.Help()
-			d.lines = append(d.lines, "  "+m.st.Key.Render(fit(h.Key, 14))+m.st.Base.Render(h.Desc))
-		}
-		d.lines = append(d.lines, "")
-	}
-	d.lines = append(d.lines, m.st.Accent.Render("Commands"))
-	for _, c := range commands {
-		d.lines = append(d.lines, "  "+m.st.Key.Render(c.usage))
-		d.lines = append(d.lines, "      "+m.st.Muted.Render(c.help))
-	}
-	d.lines = append(d.lines, "", m.st.Muted.Render("Keys can be changed in the config file (\"keys\": {\"global.quit\": [\"ctrl+q\"]})."))
-	return d
+func newHelpDialog(m *Model, section string) *helpDialog {
+	return &helpDialog{start: section, top: -1}
 }
 
 func (d *helpDialog) title() string { return "Help — keys and commands" }
 
+// build lays the help out at width w.
+func (d *helpDialog) build(m *Model, w int) {
+	d.w, d.lines, d.secs = w, nil, nil
+	section := func(title string) {
+		if len(d.lines) > 0 {
+			d.lines = append(d.lines, "")
+		}
+		d.secs = append(d.secs, len(d.lines))
+		d.lines = append(d.lines, m.st.Accent.Render(title))
+	}
+	// item is a key or usage, then what it does: beside it when both fit,
+	// else wrapped under it
+	item := func(k, desc string, kw int) {
+		if ansi.StringWidth(k) < kw && kw+2+ansi.StringWidth(desc) <= w {
+			d.lines = append(d.lines, "  "+m.st.Key.Render(fit(k, kw))+m.st.Base.Render(desc))
+			return
+		}
+		for _, l := range wrapText(k, w-2) {
+			d.lines = append(d.lines, "  "+m.st.Key.Render(l))
+		}
+		for _, l := range wrapText(desc, w-6) {
+			d.lines = append(d.lines, "      "+m.st.Muted.Render(l))
+		}
+	}
+	section("Getting started")
+	for _, l := range []string{
+		"Type a message and press enter: it goes to the conversation shown.",
+		"/join CHANNEL joins a channel, /query ACCOUNT opens a chat, ctrl+k switches.",
+		"A call rings: enter or a accepts, r refuses; ctrl+y / ctrl+r and /accept, /refuse work whatever is open.",
+		"tab moves between panes (the focused one has a heavy border); esc comes back to the composer.",
+		"The mouse: click a pane to focus it (a chat to open it); the wheel scrolls what is under it.",
+	} {
+		for _, r := range wrapText(l, w-2) {
+			d.lines = append(d.lines, "  "+m.st.Base.Render(r))
+		}
+	}
+	for _, sec := range m.keys.Help() {
+		section(sec.Title)
+		for _, b := range sec.Bindings {
+			h := b.Help()
+			item(h.Key, h.Desc, 14)
+		}
+	}
+	section("Commands")
+	for _, c := range commands {
+		item(c.usage, c.help, 24)
+	}
+	d.lines = append(d.lines, "")
+	for _, l := range wrapText(`Keys can be changed in the config file ("keys": {"global.quit": ["ctrl+q"]}).`, w) {
+		d.lines = append(d.lines, m.st.Muted.Render(l))
+	}
+}
+
 func (d *helpDialog) view(m *Model, w, h int) []string {
+	if d.w != w-4 || d.lines == nil {
+		d.build(m, w-4)
+	}
+	if d.top < 0 { // first view: open at the section asked for
+		d.top = 0
+		if d.start == "commands" {
+			d.top = d.secs[len(d.secs)-1]
+		}
+	}
 	rows := max(h-4, 3)
-	if d.top > len(d.lines)-rows {
-		d.top = max(len(d.lines)-rows, 0)
-	}
+	d.top = clampInt(d.top, 0, max(len(d.lines)-rows+1, 0))
 	end := min(d.top+rows-1, len(d.lines))
-	out := make([]string, 0, rows)
-	for _, l := range d.lines[d.top:end] {
-		out = append(out, ansi.Truncate(l, w-4, "…"))
-	}
+	out := append([]string(nil), d.lines[d.top:end]...)
 	more := ""
 	if end < len(d.lines) {
 		more = fmt.Sprintf(" · %d more ↓", len(d.lines)-end)
 	}
-	return append(out, m.st.Hint.Render("↑↓/pgup/pgdn scroll · esc close"+more))
+	hint := "tab next section · ↑↓ pgup pgdn scroll · esc close" + more
+	if ansi.StringWidth(hint) > w-4 {
+		hint = "tab section · ↑↓ scroll · esc" + more
+	}
+	return append(out, m.st.Hint.Render(ansi.Truncate(hint, w-4, "…")))
 }
 
 func (d *helpDialog) update(m *Model, msg tea.KeyPressMsg) tea.Cmd {
@@ -55,9 +107,7 @@ func (d *helpDialog) update(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	case "esc", "q", "?", "f1", "enter":
 		m.popDialog()
 	case "up", "k":
-		if d.top > 0 {
-			d.top--
-		}
+		d.top = max(d.top-1, 0)
 	case "down", "j":
 		d.top++
 	case "pgup", "b":
@@ -66,8 +116,40 @@ func (d *helpDialog) update(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		d.top += 10
 	case "home", "g":
 		d.top = 0
+	case "tab":
+		d.jump(1)
+	case "shift+tab":
+		d.jump(-1)
 	}
 	return nil
 }
 
+// jump scrolls to the start of the next (d 1) or previous (d -1) section.
+func (d *helpDialog) jump(dir int) {
+	if dir > 0 {
+		for _, s := range d.secs {
+			if s > d.top {
+				d.top = s
+				return
+			}
+		}
+		return
+	}
+	for i := len(d.secs) - 1; i >= 0; i-- {
+		if d.secs[i] < d.top {
+			d.top = d.secs[i]
+			return
+		}
+	}
+}
+
 func (d *helpDialog) paste(*Model, string) {}
+
+// helpFor is a command's usage and help, for /help NAME.
+func helpFor(name string) (string, bool) {
+	c := findCommand(strings.TrimPrefix(strings.ToLower(name), "/"))
+	if c == nil {
+		return "", false
+	}
+	return c.usage + " — " + c.help, true
+}

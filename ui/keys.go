@@ -5,13 +5,22 @@ import (
 	tea "charm.land/bubbletea/v2"
 )
 
-// handleKey routes a key: the top dialog takes it all; otherwise global
-// keys, then the focused pane.
+// handleKey routes a key: the top dialog takes it all (but quit and, while
+// a call rings, its answer keys); otherwise global keys, then the focused
+// pane.
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	g := m.keys.Global
 	if d := m.topDialog(); d != nil {
-		if key.Matches(msg, m.keys.Global.Quit) {
+		switch {
+		case key.Matches(msg, g.Quit):
 			m.quit = true
 			return tea.Quit
+		case key.Matches(msg, g.Accept) && m.calls.ringingIncoming() != nil:
+			m.acceptKey() // a ringing call is answered whatever is open
+			return nil
+		case key.Matches(msg, g.Refuse) && m.calls.ringingIncoming() != nil:
+			m.refuseKey()
+			return nil
 		}
 		return d.update(m, msg)
 	}
@@ -53,7 +62,7 @@ func (m *Model) globalKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, g.Refuse):
 		m.refuseKey()
 	case key.Matches(msg, g.Help) && (msg.String() != "?" || !composerBusy):
-		m.pushDialog(newHelpDialog(m))
+		m.pushDialog(newHelpDialog(m, ""))
 	case key.Matches(msg, g.PageUp):
 		m.scrollMessages(-m.pageSize())
 	case key.Matches(msg, g.PageDown):
