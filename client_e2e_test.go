@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -214,4 +215,45 @@ func TestClientFloodDropsMessagesKeepsInvite(t *testing.T) {
 	until(t, "alice's call dialog and the drops counted", func() bool {
 		return alice.sees("Incoming call", "bob is calling you", "dropped")
 	}, alice)
+}
+
+// The server is killed and started again on the same address while alice's
+// call to bob rings. Both screens say what happened (the connection, a new
+// session: nobody hung up), both come back online, and what alice typed
+// meanwhile is sent: the peer message reaches bob, the channel message is
+// stored (✓).
+func TestClientServerRestartedUnderTwoClients(t *testing.T) {
+	s := startServe(t, "--listen", "127.0.0.1:0")
+	url := "ws://" + s.addr
+	alice, bob := newTUI(t, url, "alice"), newTUI(t, url, "bob")
+	both := []*tui{alice, bob}
+	until(t, "both in #lobby", func() bool {
+		return alice.sees("peers · #lobby · 2") && bob.sees("peers · #lobby · 2")
+	}, both...)
+	alice.typeLine("/invite bob")
+	until(t, "the call rings", func() bool { return bob.sees("Incoming call") && alice.sees("→ bob ringing") }, both...)
+
+	s.stop(syscall.SIGKILL)
+	until(t, "both reconnecting", func() bool {
+		return alice.sees("⟳ reconnecting", "the connection to the server dropped") && bob.sees("⟳ reconnecting")
+	}, both...)
+	alice.typeLine("typed while the server was down")
+	alice.typeLine("/msg bob are you still there?")
+	startServe(t, "--listen", s.addr)
+
+	until(t, "both back, saying the call was lost with the session", func() bool {
+		return alice.sees("● online", "the call with bob ended: the") && bob.sees("● online", "the call with alice ended: the")
+	}, both...)
+	until(t, "what alice typed meanwhile is sent", func() bool {
+		return alice.sees("typed while the server was down ✓") && bob.sees("@ alice")
+	}, both...)
+	for _, c := range both {
+		scr := c.screen(120, 40)
+		uitest.MustSee(t, scr, "server had not kept the session", "lost")
+		uitest.MustNotSee(t, scr, "ended the call", "INVITE_E_NET", "Incoming call")
+	}
+	bob.press("ctrl+k")
+	uitest.Type(bob.m, "alice")
+	bob.press("enter")
+	until(t, "bob reads alice's message", func() bool { return bob.sees("alice are you still there?") }, both...)
 }

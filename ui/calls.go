@@ -21,7 +21,7 @@ type Call struct {
 	Channel  string
 	Peer     string
 	Incoming bool
-	State    string // calling, ringing, accepted, refused, ended, failed
+	State    string // calling, ringing, accepted, refused, ended, failed, missed, lost (with the server's session)
 	Detail   string // failure reason, who ended
 	Extra    string
 	Started  time.Time
@@ -29,6 +29,10 @@ type Call struct {
 	Answered time.Time // when accepted
 	Ended    time.Time
 	DTMF     string // digits sent and received
+
+	// interrupted: the connection to the server dropped while the call was
+	// live, so an end without a word may be the server's, not the peer's
+	interrupted bool
 }
 
 // Live reports whether the call is still ringing or accepted.
@@ -39,6 +43,9 @@ func (c *Call) Live() bool {
 	}
 	return false
 }
+
+// ringingIn reports whether the call is incoming and waits for your answer.
+func (c *Call) ringingIn() bool { return c.Incoming && c.Ringing() }
 
 // Ringing reports whether the call waits for an answer.
 func (c *Call) Ringing() bool { return c.State == "calling" || c.State == "ringing" }
@@ -183,6 +190,8 @@ func inviteFailure(code int) string {
 		return "no answer (INVITE_E_TIMEOUT)"
 	case int(sdk.InviteReinvite):
 		return "already calling (INVITE_E_REINVITE)"
+	case int(sdk.InviteNet):
+		return "the connection to the server was lost (INVITE_E_NET)"
 	}
 	return codeName(code)
 }
@@ -243,7 +252,11 @@ func (m *Model) inviteRefused(e Event) tea.Cmd {
 }
 
 func (m *Model) inviteFailed(e Event) tea.Cmd {
-	if c := m.calls.find(e.Channel, e.Account); c != nil && c.Live() {
+	c := m.calls.find(e.Channel, e.Account)
+	if c != nil && !c.Live() {
+		return nil // the client already said how it ended (the server restarted)
+	}
+	if c != nil {
 		c.State, c.Ended, c.Detail = "failed", m.now(), inviteFailure(e.Code)
 	}
 	m.fail(fmt.Sprintf("call to %s failed: %s", e.Account, inviteFailure(e.Code)))
@@ -251,12 +264,58 @@ func (m *Model) inviteFailed(e Event) tea.Cmd {
 }
 
 func (m *Model) inviteEndedByPeer(e Event) tea.Cmd {
-	if c := m.calls.find(e.Channel, e.Account); c != nil && c.Live() {
-		c.State, c.Ended, c.Detail = "ended", m.now(), "by "+e.Account
-		m.closeCallDialogs(c, true)
+	c := m.calls.find(e.Channel, e.Account)
+	switch {
+	case c == nil:
+		m.info(fmt.Sprintf("%s ended the call%s", e.Account, extraNote(e.Extra)))
+	case !c.Live():
+		// the client already said how it ended (the server restarted)
+	case c.ringingIn():
+		m.missedCall(c)
+	case c.interrupted && e.Extra == "":
+		m.endLocally(c, "")
+		c.State = "lost"
+		m.info(fmt.Sprintf("the call with %s ended while the connection to the server was down — %s may not have hung up", c.Peer, c.Peer))
+	default:
+		m.endLocally(c, "by "+e.Account)
+		m.info(fmt.Sprintf("%s ended the call%s", e.Account, extraNote(e.Extra)))
 	}
-	m.info(fmt.Sprintf("%s ended the call%s", e.Account, extraNote(e.Extra)))
 	return nil
+}
+
+// endLocally marks a live call over and closes its dialogs.
+func (m *Model) endLocally(c *Call, detail string) {
+	c.State, c.Ended, c.Detail = "ended", m.now(), detail
+	m.closeCallDialogs(c, true)
+}
+
+// missedCall is an incoming call that stopped ringing unanswered: the
+// caller gave up or it timed out. It is said in the caller's conversation,
+// counted unread, so a call that came and went while you looked elsewhere
+// leaves a trace.
+func (m *Model) missedCall(c *Call) {
+	c.State, c.Ended, c.Detail = "missed", m.now(), ""
+	m.closeCallDialogs(c, true)
+	text := fmt.Sprintf("missed call from %s (rang %s) — /invite %s calls back", c.Peer, fmtDur(c.Ended.Sub(c.Started)), c.Peer)
+	peer := m.conv(convPeer, c.Peer)
+	m.appendMsg(peer, &Message{Kind: kindSystem, Text: text, Notable: true})
+	if m.actionTarget() != peer {
+		m.info(text)
+	}
+}
+
+// callsLostWithSession ends the live calls when the server started a new
+// session: the calls were the old session's and are gone, whoever was on
+// them. The SDK's own reports of them, which follow, say nothing more.
+func (m *Model) callsLostWithSession() {
+	for _, c := range m.calls.list {
+		if !c.Live() {
+			continue
+		}
+		m.endLocally(c, "")
+		c.State = "lost"
+		m.info(fmt.Sprintf("the call with %s ended: the connection to the server dropped and the server started a new session, so the call is gone — nobody hung up", c.Peer))
+	}
 }
 
 func (m *Model) inviteEndedByMe(e Event) tea.Cmd {

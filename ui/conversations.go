@@ -47,6 +47,8 @@ type Message struct {
 	Reason string // why it failed
 	ID     string // the SDK message id of an own message
 	echoed bool   // own channel message already seen coming back
+	// Notable: a notice that counts as unread like a message (a missed call)
+	Notable bool
 
 	// wrap cache: the rendered lines for one width and style generation
 	cacheW   int
@@ -144,7 +146,7 @@ func (m *Model) appendMsg(c *Conversation, msg *Message) {
 	}
 	c.Msgs = append(c.Msgs, msg)
 	c.LastActivity = msg.At
-	if msg.Own || msg.Kind != kindChat {
+	if msg.Own || (msg.Kind != kindChat && !msg.Notable) {
 		return
 	}
 	active := m.chats.active

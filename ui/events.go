@@ -52,7 +52,6 @@ type eventsPane struct {
 // are said where the person acted.
 var resultReducers = reducers{
 	"Error":                 (*Model).sdkError,
-	"Log":                   func(*Model, Event) tea.Cmd { return nil }, // the inspector shows it
 	"InvokeRet":             (*Model).invokeResult,
 	"QueryUserStatusResult": (*Model).userStatus,
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -13,6 +14,7 @@ type session struct {
 	status     int // sdk.Status*
 	reconnectN int
 	note       string // why it is offline
+	renewed    bool   // the SDK said the server started a new session: the reconnect lost the old one
 }
 
 func (m *Model) login() {
@@ -30,6 +32,7 @@ var sessionReducers = reducers{
 	"Logout":       (*Model).loggedOut,
 	"Reconnecting": (*Model).reconnecting,
 	"Reconnected":  (*Model).reconnected,
+	"Log":          (*Model).sdkLog,
 }
 
 func (m *Model) loggedIn(Event) tea.Cmd {
@@ -78,14 +81,43 @@ func (m *Model) loggedOut(e Event) tea.Cmd {
 	return nil
 }
 
+// reconnecting: the connection dropped. Said once, where you are looking,
+// with what happens to what you send meanwhile.
 func (m *Model) reconnecting(e Event) tea.Cmd {
+	if m.session.status != sdk.StatusReconnecting {
+		m.sysMsg(m.chats.active, "the connection to the server dropped — reconnecting; what you send meanwhile waits (⋯ sending) and goes out once it is back")
+		for _, c := range m.calls.list {
+			if c.Live() {
+				c.interrupted = true
+			}
+		}
+	}
 	m.session.status, m.session.reconnectN = sdk.StatusReconnecting, e.Num
 	return nil
 }
 
 func (m *Model) reconnected(Event) tea.Cmd {
 	m.session.status, m.session.reconnectN = sdk.StatusLoggedIn, 0
-	m.info("reconnected")
+	if !m.session.renewed {
+		m.sysMsg(m.chats.active, "reconnected: the session was resumed, nothing missed")
+		return nil
+	}
+	m.session.renewed = false
+	what := "logged in afresh"
+	if ch := m.channel.joined; ch != "" {
+		what += ", joining #" + ch + " again"
+	}
+	m.sysMsg(m.chats.active, "reconnected, but the server had not kept the session (it restarted, or the connection was down too long): "+what)
+	m.callsLostWithSession()
+	return nil
+}
+
+// sdkLog watches the SDK's log for what its callbacks do not say: that a
+// reconnect got a new session (its onReconnected is the same either way).
+func (m *Model) sdkLog(e Event) tea.Cmd {
+	if strings.Contains(e.Value, "started a new session") {
+		m.session.renewed = true
+	}
 	return nil
 }
 
