@@ -62,3 +62,19 @@ func BenchmarkView100kIncoming(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// BenchmarkTypeLongMessage types a 10,000-character message one key at a
+// time, drawing the screen after each key as the terminal would.
+func BenchmarkTypeLongMessage(b *testing.B) {
+	m, _, _ := newTestModel(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.composer.Reset()
+		for i := 0; i < 10000; i++ {
+			m.Update(tea.KeyPressMsg{Code: 'x', Text: "x"})
+			if i%100 == 0 {
+				_ = m.View()
+			}
+		}
+	}
+}

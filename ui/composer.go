@@ -1,11 +1,15 @@
 package ui
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/xinling/xinling/sdk/wire"
 )
 
 // composerPane is where you write: the editor, what you entered before
@@ -66,10 +70,7 @@ func (m *Model) composerKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Newline):
 		p.Newline()
 	case key.Matches(msg, k.Send):
-		line := p.Value()
-		p.Reset()
-		p.notice = ""
-		return m.submit(strings.TrimRight(line, "\n"))
+		return m.send()
 	case key.Matches(msg, k.Complete):
 		m.complete()
 	case key.Matches(msg, k.HistoryPrev):
@@ -92,6 +93,79 @@ func (m *Model) composerKey(msg tea.KeyPressMsg) tea.Cmd {
 		editKey(&p.editor, msg)
 	}
 	return nil
+}
+
+// send submits what the composer holds. A line the client refuses at once
+// (too long, a usage error, nothing to answer) stays in the composer to be
+// fixed, with the reason under it: bad input loses nothing.
+func (m *Model) send() tea.Cmd {
+	p := &m.composer
+	line := strings.TrimRight(p.Value(), "\n")
+	if over := tooLong(line); over != "" {
+		m.actionConv = m.chats.active.Key()
+		m.fail(over)
+		return nil
+	}
+	p.Reset()
+	p.notice = ""
+	fails := m.fails
+	cmd := m.submit(line)
+	if m.fails > fails && p.Empty() {
+		p.Set(line)
+	}
+	return cmd
+}
+
+// messageText is the part of a composer line that is sent as a message
+// ("" for a command that sends none).
+func messageText(line string) string {
+	switch {
+	case strings.HasPrefix(line, "//"):
+		return line[1:]
+	case strings.HasPrefix(line, "/force "):
+		return strings.TrimPrefix(line, "/force ")
+	case strings.HasPrefix(line, "/msg "):
+		if f := strings.SplitN(line, " ", 3); len(f) == 3 {
+			return f[2]
+		}
+		return ""
+	case strings.HasPrefix(line, "/"):
+		return ""
+	}
+	return line
+}
+
+// tooLong says why a line cannot be sent as it is ("" when it can).
+func tooLong(line string) string {
+	n := len(messageText(line))
+	if n <= wire.MaxMessageBytes {
+		return ""
+	}
+	return fmt.Sprintf("not sent: the message is %s bytes, the limit is %s — shorten it by %s (it is still in the composer)",
+		thousands(n), thousands(wire.MaxMessageBytes), thousands(n-wire.MaxMessageBytes))
+}
+
+// byteCounter is the composer's size note: from three quarters of the
+// limit on, and as an error past it.
+func (m *Model) byteCounter() (string, bool) {
+	n := len(messageText(m.composer.Value()))
+	if n < wire.MaxMessageBytes*3/4 {
+		return "", false
+	}
+	s := fmt.Sprintf("%s / %s bytes", thousands(n), thousands(wire.MaxMessageBytes))
+	if n > wire.MaxMessageBytes {
+		return s + fmt.Sprintf(" — %s over: shorten it to send", thousands(n-wire.MaxMessageBytes)), true
+	}
+	return s, false
+}
+
+// thousands writes n with thousands separators: 10,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // editKey applies the basic editing keys to an editor; false when the key
@@ -161,7 +235,7 @@ func (m *Model) renderComposer(w, rows int) []string {
 }
 
 // composerNote is what the composer's bottom edge says: a completion list,
-// the latest notice, or the command being typed.
+// the size of a long message, the latest notice, or the command being typed.
 func (m *Model) composerNote(w int) string {
 	p := &m.composer
 	if len(p.comp.items) > 1 {
@@ -174,6 +248,13 @@ func (m *Model) composerNote(w int) string {
 			}
 		}
 		return " " + strings.Join(parts, " ") + " "
+	}
+	// the size of a long message matters more than the last notice, which
+	// is in the conversation too
+	if counter, over := m.byteCounter(); over {
+		return " " + m.st.Error.Render("✗ "+counter) + " "
+	} else if counter != "" {
+		return " " + m.st.Warn.Render(counter) + " "
 	}
 	if p.notice != "" && m.now().Sub(p.noticeAt) < 20*time.Second {
 		if p.noticeErr {

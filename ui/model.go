@@ -72,6 +72,7 @@ type Model struct {
 	composer composerPane
 
 	actionConv string // where the user last acted: errors go there
+	fails      int    // failures said so far (send keeps a refused line)
 
 	pending  map[string]*Message // own messages by SDK message id
 	msgSeq   int
@@ -178,6 +179,7 @@ func (m *Model) actionTarget() *Conversation {
 // fail reports a failure where the user acted: in that conversation and
 // on the composer's line.
 func (m *Model) fail(text string) {
+	m.fails++
 	m.errMsg(m.actionTarget(), text)
 	m.setNotice(text, true)
 }
