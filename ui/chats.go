@@ -145,7 +145,7 @@ func (p *chatsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 
 func (p *chatsPane) title() string {
 	if n := p.totalUnread(); n > 0 {
-		return fmt.Sprintf("chats · %d unread", n)
+		return fmt.Sprintf("chats · %d new", n) // short: the pane is 22 wide
 	}
 	return "chats"
 }

@@ -3,6 +3,8 @@ package ui
 import (
 	"strings"
 
+	"charm.land/lipgloss/v2"
+
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -24,25 +26,37 @@ func fit(s string, w int) string {
 	return s
 }
 
-// box frames body lines in a rounded border with a title.
+// frame is a border's look: rounded for a pane, heavy for the focused
+// pane (so focus shows without colour), rounded in the accent for a dialog.
+type frame struct {
+	tl, tr, bl, br, h, v string
+	border, title        lipgloss.Style
+}
+
+func (m *Model) paneFrame(focused bool) frame {
+	if focused {
+		return frame{"┏", "┓", "┗", "┛", "━", "┃", m.st.BorderFocused, m.st.PaneTitleFocused}
+	}
+	return frame{"╭", "╮", "╰", "╯", "─", "│", m.st.Border, m.st.PaneTitle}
+}
+
+func (m *Model) dialogFrame() frame {
+	return frame{"╭", "╮", "╰", "╯", "─", "│", m.st.BorderFocused, m.st.PaneTitleFocused}
+}
+
+// box frames body lines in a pane's border with a title.
 func (m *Model) box(title string, focused bool, w, h int, body []string) []string {
+	return m.framed(m.paneFrame(focused), title, w, h, body)
+}
+
+func (m *Model) framed(f frame, title string, w, h int, body []string) []string {
 	if h <= 0 {
 		return nil
 	}
-	bs := m.st.Border
-	ts := m.st.PaneTitle
-	if focused {
-		bs, ts = m.st.BorderFocused, m.st.PaneTitleFocused
-	}
 	out := make([]string, 0, h)
 	inner := w - 2
-	t := ""
-	if title != "" && inner > 4 {
-		t = ansi.Truncate(" "+strings.ReplaceAll(title, "\n", "⏎")+" ", inner-2, "… ")
-	}
-	top := bs.Render("╭─") + ts.Render(t) + bs.Render(strings.Repeat("─", max(inner-1-ansi.StringWidth(t), 0))+"╮")
-	out = append(out, top)
-	side := bs.Render("│")
+	out = append(out, f.top(title, inner, true))
+	side := f.border.Render(f.v)
 	for i := 0; i < h-2; i++ {
 		line := ""
 		if i < len(body) {
@@ -51,23 +65,37 @@ func (m *Model) box(title string, focused bool, w, h int, body []string) []strin
 		out = append(out, side+fit(line, inner)+side)
 	}
 	if h >= 2 {
-		out = append(out, m.boxBottom(w, focused, ""))
+		out = append(out, f.bottom(inner, ""))
 	}
 	return out
 }
 
-func (m *Model) boxBottom(w int, focused bool, note string) string {
-	bs := m.st.Border
-	if focused {
-		bs = m.st.BorderFocused
+// top is the top border with a title (styled as one when styleTitle; a
+// tab strip comes styled already), cut to fit.
+func (f frame) top(title string, inner int, styleTitle bool) string {
+	t := ""
+	if title != "" && inner > 4 {
+		if styleTitle {
+			t = f.title.Render(ansi.Truncate(" "+strings.ReplaceAll(title, "\n", "⏎")+" ", inner-2, "… "))
+		} else {
+			t = ansi.Truncate(title, inner-2, "…")
+		}
 	}
-	inner := w - 2
+	return f.border.Render(f.tl+f.h) + t + f.border.Render(strings.Repeat(f.h, max(inner-1-ansi.StringWidth(t), 0))+f.tr)
+}
+
+// bottom is the bottom border, with a note in it when there is room.
+func (f frame) bottom(inner int, note string) string {
 	if note == "" || inner < 6 {
-		return bs.Render("╰" + strings.Repeat("─", max(inner, 0)) + "╯")
+		return f.border.Render(f.bl + strings.Repeat(f.h, max(inner, 0)) + f.br)
 	}
 	note = ansi.Truncate(strings.ReplaceAll(note, "\n", "⏎"), inner-3, "…")
 	nw := ansi.StringWidth(note)
-	return bs.Render("╰─") + note + bs.Render(strings.Repeat("─", max(inner-1-nw, 0))+"╯")
+	return f.border.Render(f.bl+f.h) + note + f.border.Render(strings.Repeat(f.h, max(inner-1-nw, 0))+f.br)
+}
+
+func (m *Model) boxBottom(w int, focused bool, note string) string {
+	return m.paneFrame(focused).bottom(w-2, note)
 }
 
 // --- dialogs ---------------------------------------------------------------
@@ -85,7 +113,7 @@ func (m *Model) overlay(base []string, d dialog) []string {
 		bw = max(bw, ansi.StringWidth(l))
 	}
 	bw = min(bw, maxW-4) // a line too wide for the screen is cut (fit marks it …), never wraps the terminal
-	boxed := m.box(d.title(), true, bw+4, min(len(lines)+2, maxH), padLines(lines, bw))
+	boxed := m.framed(m.dialogFrame(), d.title(), bw+4, min(len(lines)+2, maxH), padLines(lines, bw))
 	x := max((m.width-(bw+4))/2, 0)
 	y := max((m.height-len(boxed))/2, 0)
 	out := append([]string(nil), base...)

@@ -36,15 +36,18 @@ func (d *switcherDialog) items(m *Model) []switchItem {
 		return convs[i].LastActivity.After(convs[j].LastActivity)
 	})
 	for _, c := range convs {
+		seen[c.Key()] = true
 		if c == m.chats.active {
-			continue
+			continue // where you are is not a place to switch to
 		}
 		l := c.Key()
+		if c.Kind == convChannel && c.Name != m.channel.joined && c.Name != m.channel.joining {
+			l += " (join)"
+		}
 		if c.Unread > 0 {
 			l += fmt.Sprintf(" (%d)", c.Unread)
 		}
 		all = append(all, switchItem{label: l, conv: c})
-		seen[c.Key()] = true
 	}
 	for _, ch := range m.knownChannels() {
 		if !seen["#"+ch] {

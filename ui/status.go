@@ -39,7 +39,11 @@ func (m *Model) renderStatus(w int) string {
 	if m.account != "" {
 		parts = append(parts, m.account+"@"+m.opt.App)
 	}
-	if m.channel.joined != "" {
+	// where you are: the conversation shown (the system log shows the
+	// channel you are in)
+	if a := m.chats.active; a.Kind != convSystem {
+		parts = append(parts, a.Key())
+	} else if m.channel.joined != "" {
 		parts = append(parts, "#"+m.channel.joined)
 	}
 	srv := m.opt.Server

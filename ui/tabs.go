@@ -3,8 +3,6 @@ package ui
 import (
 	"fmt"
 	"strings"
-
-	"github.com/charmbracelet/x/ansi"
 )
 
 // --- narrow: tab panel ---------------------------------------------------
@@ -52,15 +50,6 @@ func (m *Model) renderTabs(w, h int) []string {
 	}
 	out := m.box("", m.focus == cur, w, h, body)
 	// the tab strip replaces the top border's title
-	bs := m.st.Border
-	if m.focus == cur {
-		bs = m.st.BorderFocused
-	}
-	tw := ansi.StringWidth(title)
-	if tw > w-4 {
-		title = ansi.Truncate(title, w-4, "…")
-		tw = ansi.StringWidth(title)
-	}
-	out[0] = bs.Render("╭─") + title + bs.Render(strings.Repeat("─", max(w-3-tw, 0))+"╮")
+	out[0] = m.paneFrame(m.focus == cur).top(title, w-2, false)
 	return out
 }
