@@ -31,14 +31,12 @@ func (e Event) droppable() bool {
 	return e.Name == "MessageChannelReceive" || e.Name == "Log"
 }
 
-// String renders an event for the events inspector.
-func (e Event) String() string {
-	var b strings.Builder
-	b.WriteString("on" + e.Name + "(")
-	var parts []string
+// fields are the event's arguments that are set, as name and value.
+func (e Event) fields() [][2]string {
+	var out [][2]string
 	add := func(k, v string) {
 		if v != "" {
-			parts = append(parts, k+"="+v)
+			out = append(out, [2]string{k, v})
 		}
 	}
 	add("ch", e.Channel)
@@ -49,18 +47,25 @@ func (e Event) String() string {
 	add("extra", e.Extra)
 	add("id", e.MsgID)
 	if e.Code != 0 {
-		parts = append(parts, fmt.Sprintf("code=%d", e.Code))
+		add("code", fmt.Sprint(e.Code))
 	}
 	if e.Name == "ChannelQueryUserNumResult" || e.Name == "Reconnecting" {
-		parts = append(parts, fmt.Sprintf("n=%d", e.Num))
+		add("n", fmt.Sprint(e.Num))
 	}
 	if e.UID != 0 {
-		parts = append(parts, fmt.Sprintf("uid=%d", e.UID))
+		add("uid", fmt.Sprint(e.UID))
 	}
 	if e.Accounts != nil {
-		parts = append(parts, "accounts="+strings.Join(e.Accounts, ","))
+		out = append(out, [2]string{"accounts", strings.Join(e.Accounts, ",")})
 	}
-	b.WriteString(strings.Join(parts, " "))
-	b.WriteString(")")
-	return b.String()
+	return out
+}
+
+// String renders an event for the events inspector.
+func (e Event) String() string {
+	parts := make([]string, 0, 4)
+	for _, f := range e.fields() {
+		parts = append(parts, f[0]+"="+f[1])
+	}
+	return "on" + e.Name + "(" + strings.Join(parts, " ") + ")"
 }

@@ -7,12 +7,14 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // logEvent is one line of the events inspector.
 type logEvent struct {
 	At   time.Time
 	Text string
+	ev   *Event // the callback, for its detail (nil: a note of the client's)
 }
 
 // ring is a bounded list of the newest events.
@@ -43,6 +45,7 @@ type eventsPane struct {
 	filter    editor
 	filtering bool
 	back      int // lines scrolled up from the newest
+	cur       int // the selected line, counted from the newest
 	show      bool
 }
 
@@ -99,13 +102,10 @@ func (p *eventsPane) uses(m *Model, msg tea.KeyPressMsg) bool {
 	return msg.Text != "" && strings.Contains("cgG", msg.Text)
 }
 
-// move scrolls: up goes back in time.
+// move moves the selection: up goes back in time (render keeps it in
+// view and within the events).
 func (p *eventsPane) move(m *Model, d int) {
-	if d < 0 {
-		p.back++
-	} else if p.back > 0 {
-		p.back--
-	}
+	p.cur = max(p.cur-d, 0)
 }
 
 func (p *eventsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
@@ -114,11 +114,16 @@ func (p *eventsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		p.filtering = true
 	case msg.String() == "c":
 		p.log = ring{max: p.log.max}
-		p.back = 0
+		p.back, p.cur = 0, 0
 	case msg.String() == "home" || msg.String() == "g":
-		p.back = p.log.len()
+		p.cur = p.log.len()
 	case msg.String() == "end" || msg.String() == "G":
-		p.back = 0
+		p.back, p.cur = 0, 0
+	case key.Matches(msg, m.keys.List.Open):
+		f := strings.ToLower(p.filter.Value())
+		if matched := p.matching(f, p.cur+1); len(matched) > 0 {
+			m.pushDialog(&eventDialog{e: matched[min(p.cur, len(matched)-1)]})
+		}
 	}
 	return nil
 }
@@ -134,7 +139,7 @@ func (p *eventsPane) filterKey(msg tea.KeyPressMsg) tea.Cmd {
 	default:
 		editKey(&p.filter, msg)
 	}
-	p.back = 0
+	p.back, p.cur = 0, 0
 	return nil
 }
 
@@ -158,16 +163,29 @@ func (p *eventsPane) render(m *Model, w, h int) []string {
 		rows = append(rows, m.st.Accent.Render("filter: ")+f[0])
 		h--
 	}
-	f := strings.ToLower(p.filter.Value())
-	matched := p.matching(f, h+p.back)
-	p.back = min(p.back, len(matched))
-	matched = matched[p.back:]
-	if len(matched) > h {
-		matched = matched[:h]
+	focused := m.focus == focusEvents
+	hint := ""
+	if focused && h > 3 {
+		hint = m.st.Hint.Render("↑↓ select · enter whole event · / filter · c clear · g/G oldest/newest")
+		h--
 	}
-	for i := len(matched) - 1; i >= 0; i-- {
-		e := matched[i]
-		rows = append(rows, m.st.Muted.Render(e.At.Format("15:04:05.000")+" ")+m.st.Base.Render(oneLine(e.Text, 400)))
+	f := strings.ToLower(p.filter.Value())
+	matched := p.matching(f, max(h+p.back, p.cur+1))
+	p.cur = min(p.cur, max(len(matched)-1, 0))
+	// scroll so the selection shows
+	p.back = max(clampInt(p.back, p.cur-h+1, p.cur), 0)
+	p.back = min(p.back, len(matched))
+	shown := matched[p.back:]
+	if len(shown) > h {
+		shown = shown[:h]
+	}
+	for i := len(shown) - 1; i >= 0; i-- {
+		e := shown[i]
+		row := m.st.Muted.Render(e.At.Format("15:04:05.000")+" ") + m.st.Base.Render(oneLine(e.Text, 400))
+		if focused && p.back+i == p.cur {
+			row = m.st.Selected.Render(fit(ansi.Strip(row), w))
+		}
+		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
 		none := "no events"
@@ -175,6 +193,9 @@ func (p *eventsPane) render(m *Model, w, h int) []string {
 			none += " match"
 		}
 		rows = append(rows, m.st.Hint.Render(none))
+	}
+	if hint != "" {
+		rows = append(rows, hint)
 	}
 	return rows
 }

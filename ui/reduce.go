@@ -35,7 +35,7 @@ func (m *Model) applyBatch(b sdkBatchMsg) tea.Cmd {
 		m.dropped(b.Dropped)
 	}
 	for _, e := range b.Events {
-		m.events.log.add(logEvent{At: e.At, Text: e.String()})
+		m.events.log.add(logEvent{At: e.At, Text: e.String(), ev: &e})
 		if cmd := m.apply(e); cmd != nil {
 			cmds = append(cmds, cmd)
 		}
