@@ -380,7 +380,7 @@ func TestFollowModeAndScrolling(t *testing.T) {
 	mustSee(t, scr, "↓ 1 new")
 	// mouse wheel scrolls too
 	top := m.chats.active.Top
-	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
+	m.Update(tea.MouseWheelMsg{X: 40, Y: 10, Button: tea.MouseWheelUp}) // over the messages
 	if m.chats.active.Top >= top {
 		t.Fatalf("wheel up: top %d → %d", top, m.chats.active.Top)
 	}

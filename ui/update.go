@@ -29,6 +29,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.paste(msg.Content)
 	case tea.MouseWheelMsg:
 		m.wheel(msg)
+	case tea.MouseClickMsg:
+		m.click(msg)
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
 	}
@@ -49,16 +51,4 @@ func (m *Model) paste(s string) {
 	m.focus = focusComposer
 	m.composer.Insert(s)
 	m.composer.comp = completion{}
-}
-
-func (m *Model) wheel(msg tea.MouseWheelMsg) {
-	if len(m.dialogs) > 0 {
-		return
-	}
-	switch msg.Button {
-	case tea.MouseWheelUp:
-		m.scrollMessages(-3)
-	case tea.MouseWheelDown:
-		m.scrollMessages(3)
-	}
 }
