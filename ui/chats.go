@@ -53,6 +53,7 @@ func (m *Model) messageSent(e Event) tea.Cmd {
 	if msg, ok := m.pending[e.MsgID]; ok {
 		msg.State = stateSent
 		delete(m.pending, e.MsgID)
+		m.record(msg.conv, msg)
 	}
 	return nil
 }
@@ -69,7 +70,9 @@ func (m *Model) messageNotSent(e Event) tea.Cmd {
 func (m *Model) peerMessage(e Event) tea.Cmd {
 	m.accounts[e.Account] = true
 	c := m.conv(convPeer, e.Account)
-	m.appendMsg(c, &Message{Kind: kindChat, From: e.Account, Text: sanitize(e.Value)})
+	msg := &Message{Kind: kindChat, From: e.Account, Text: sanitize(e.Value)}
+	m.appendMsg(c, msg)
+	m.record(c.Key(), msg)
 	if !m.termFocused && m.opt.Notify {
 		return notify("xinling", e.Account+": "+oneLine(e.Value, 80), false)
 	}
@@ -86,7 +89,9 @@ func (m *Model) channelMessage(e Event) tea.Cmd {
 		return nil
 	}
 	m.accounts[e.Account] = true
-	m.appendMsg(c, &Message{Kind: kindChat, From: e.Account, Text: sanitize(e.Value)})
+	msg := &Message{Kind: kindChat, From: e.Account, Text: sanitize(e.Value)}
+	m.appendMsg(c, msg)
+	m.record(c.Key(), msg)
 	return nil
 }
 

@@ -19,6 +19,7 @@ type Config struct {
 	Theme   string              `json:"theme,omitempty"`   // auto, dark, light, high-contrast, plain, or a theme file
 	Notify  *bool               `json:"notify,omitempty"`  // bell and desktop notifications (default true)
 	Keys    map[string][]string `json:"keys,omitempty"`    // action → keys, e.g. "global.quit": ["ctrl+q"]
+	History *int                `json:"history,omitempty"` // messages of scrollback kept per chat (default 1000; 0 none)
 }
 
 // DefaultConfigPath is where the config file lives.

@@ -49,6 +49,7 @@ type Message struct {
 	echoed bool   // own channel message already seen coming back
 	// Notable: a notice that counts as unread like a message (a missed call)
 	Notable bool
+	conv    string // an own message's conversation, for the history once sent
 
 	// wrap cache: the rendered lines for one width and style generation
 	cacheW   int
@@ -81,6 +82,7 @@ type Conversation struct {
 	TopLine int // its first line shown
 
 	LastActivity time.Time
+	histLoaded   bool // its history is in Msgs
 }
 
 // Key is how a conversation is named on screen: "#channel" or "@account".
@@ -111,6 +113,7 @@ func (m *Model) conv(k convKind, name string) *Conversation {
 	} else if k == convPeer {
 		m.accounts[name] = true
 	}
+	m.loadHistory(c)
 	return c
 }
 

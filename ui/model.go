@@ -38,6 +38,11 @@ type Options struct {
 
 	Notes []string // problems found at start-up, shown in the system log
 
+	// HistoryDir, when set, keeps each chat's scrollback across runs under
+	// HistoryDir/APP/ACCOUNT, HistoryMax messages a chat (default 1000).
+	HistoryDir string
+	HistoryMax int
+
 	Now func() time.Time // default time.Now
 
 	// OnLogin, when set, is called with the credentials the login form
@@ -81,6 +86,9 @@ type Model struct {
 	accounts map[string]bool // every account seen, for completion
 	channels map[string]bool // every channel seen
 
+	hist        *History // nil until logged in, or when off
+	histAccount string   // whose history hist is
+
 	dialogs  []dialog
 	quit     bool
 	welcomed bool
@@ -99,6 +107,9 @@ func New(opt Options) *Model {
 	}
 	if opt.Queue == nil {
 		opt.Queue = NewQueue(4096)
+	}
+	if opt.HistoryMax <= 0 {
+		opt.HistoryMax = 1000
 	}
 	m := &Model{
 		opt: opt, c: opt.Client, q: opt.Queue, keys: opt.Keys, now: opt.Now,
@@ -217,6 +228,7 @@ func (m *Model) sendTo(c *Conversation, text string, force bool) {
 	}
 	id := m.nextMsgID()
 	msg := &Message{Kind: kindChat, From: m.account, Text: text, Own: true, State: stateSending, ID: id}
+	msg.conv = c.Key()
 	m.appendMsg(c, msg)
 	m.pending[id] = msg
 	c.Ruler = -1

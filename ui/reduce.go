@@ -40,6 +40,7 @@ func (m *Model) applyBatch(b sdkBatchMsg) tea.Cmd {
 			cmds = append(cmds, cmd)
 		}
 	}
+	m.flushHistory()
 	return tea.Batch(cmds...)
 }
 

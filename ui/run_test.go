@@ -47,6 +47,7 @@ func TestTypingInAListGoesToTheComposer(t *testing.T) {
 func TestParseArgsResolvesFlagsOverConfig(t *testing.T) {
 	t.Setenv("NO_COLOR", "")
 	t.Setenv("XINLING_SERVER", "")
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	p := filepath.Join(t.TempDir(), "config.json")
 	none := ""
 	if err := SaveConfig(p, Config{Server: "ws://cfg:1", Account: "amy", Channel: &none, Theme: "light",
@@ -61,6 +62,9 @@ func TestParseArgsResolvesFlagsOverConfig(t *testing.T) {
 		s.Palette.Name != "light" || s.AutoTheme || !s.Notify {
 		t.Fatalf("settings %+v", s)
 	}
+	if s.HistoryMax != 1000 || s.HistoryDir == "" {
+		t.Fatalf("history %q %d", s.HistoryDir, s.HistoryMax)
+	}
 	if len(s.Notes) != 1 || !strings.Contains(s.Notes[0], "unknown key actions global.nope") {
 		t.Fatalf("notes %q", s.Notes)
 	}
@@ -74,7 +78,7 @@ func TestParseArgsResolvesFlagsOverConfig(t *testing.T) {
 	}
 	// the demo makes up an account when none is given
 	s, _ = ParseArgs([]string{"--config", filepath.Join(t.TempDir(), "none.json"), "--demo"}, io.Discard)
-	if s.Account == "" || !s.Demo {
+	if s.Account == "" || !s.Demo || s.HistoryDir != "" {
 		t.Fatalf("demo settings %+v", s)
 	}
 }

@@ -38,6 +38,7 @@ var sessionReducers = reducers{
 func (m *Model) loggedIn(Event) tea.Cmd {
 	m.session = session{status: sdk.StatusLoggedIn}
 	m.info(fmt.Sprintf("logged in as %s", m.account))
+	m.openHistory()
 	m.attrs.userOf(m.account)
 	m.c.GetAttrAll()
 	if ch := m.opt.Channel; ch != "" && m.channel.joined == "" && m.channel.joining == "" {

@@ -42,6 +42,11 @@ type Settings struct {
 	Keys      keymap.KeyMap
 	Notify    bool
 
+	// HistoryDir is where each chat's scrollback is kept ("" none: the
+	// demo, or "history": 0), HistoryMax messages a chat.
+	HistoryDir string
+	HistoryMax int
+
 	// Notes are problems with the config that did not stop the client
 	// (an unknown theme, a bad key binding); the client shows them.
 	Notes []string
@@ -131,6 +136,13 @@ func resolve(f flags, cfg Config) Settings {
 	}
 	if s.Demo && s.Account == "" {
 		s.Account = demoAccount()
+	}
+	s.HistoryMax = 1000
+	if cfg.History != nil {
+		s.HistoryMax = *cfg.History
+	}
+	if !s.Demo && s.HistoryMax > 0 { // the demo's chats are made up: nothing to keep
+		s.HistoryDir = DefaultHistoryDir()
 	}
 	s.resolveTheme(f, cfg)
 	s.Keys = keymap.Default()
