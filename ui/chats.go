@@ -92,6 +92,9 @@ func (m *Model) channelMessage(e Event) tea.Cmd {
 	msg := &Message{Kind: kindChat, From: e.Account, Text: sanitize(e.Value)}
 	m.appendMsg(c, msg)
 	m.record(c.Key(), msg)
+	if !m.termFocused && m.opt.Notify && m.mentions(e.Value) {
+		return notify("xinling", c.Key()+" "+e.Account+": "+oneLine(e.Value, 80), false)
+	}
 	return nil
 }
 
