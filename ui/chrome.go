@@ -128,8 +128,13 @@ func (m *Model) overlay(base []string, d dialog) []string {
 		if d := x - ansi.StringWidth(left); d > 0 { // a wide character straddled the edge
 			left += strings.Repeat(" ", d)
 		}
+		want := m.width - x - lw
 		right := ansi.Cut(row, x+lw, m.width)
-		if d := m.width - x - lw - ansi.StringWidth(right); d > 0 {
+		for k := 1; ansi.StringWidth(right) > want && k <= 2; k++ {
+			// a wide character straddles the dialog's right edge: drop it
+			right = ansi.Cut(row, x+lw+k, m.width)
+		}
+		if d := want - ansi.StringWidth(right); d > 0 {
 			right = strings.Repeat(" ", d) + right
 		}
 		out[r] = left + l + right
