@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -251,8 +252,9 @@ func (p *attrsPane) render(m *Model, w, h int) []string {
 	}
 	rows = append(rows, p.userRows(m)...)
 	if m.focus == focusAttrs && h > 3 {
-		rows = scrollRows(rows, sel, h-1)
-		return append(rows, m.st.Hint.Render("n new · e edit · d delete · C clear"))
+		hint := m.paneHint(w, attrsHint)
+		rows = scrollRows(rows, sel, max(h-len(hint), 1))
+		return append(rows, hint...)
 	}
 	return scrollRows(rows, sel, h)
 }
@@ -269,7 +271,7 @@ func (p *attrsPane) table(m *Model, w, sel int) []string {
 	nameW = min(nameW, w/2)
 	now := m.now()
 	row := func(i int, a *Attr, base lipgloss.Style) string {
-		r := fit(fit(a.Name, nameW)+" "+oneLine(a.Value, 200), w)
+		r := fit(fit(a.Name, nameW)+" "+p.shown(m, a), w)
 		switch {
 		case i == sel && m.focus == focusAttrs:
 			return m.st.Selected.Render(r)
@@ -291,6 +293,19 @@ func (p *attrsPane) table(m *Model, w, sel int) []string {
 		}
 	}
 	return rows
+}
+
+// shown is an attribute's value as the table shows it. The server pushes
+// _member_num only with _auto_update_num, so the join's count goes stale:
+// the count of the peers pane is said beside it.
+func (p *attrsPane) shown(m *Model, a *Attr) string {
+	v := oneLine(a.Value, 200)
+	if a.Name == "_member_num" && p.ch.Channel == m.channel.joined {
+		if n := strconv.Itoa(len(m.channel.members)); n != a.Value && len(m.channel.members) > 0 {
+			v += " · now " + n
+		}
+	}
+	return v
 }
 
 // changes is the newest lines of the change log, with who made them.

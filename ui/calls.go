@@ -422,8 +422,9 @@ func (p *callsPane) render(m *Model, w, h int) []string {
 		rows = append(rows, row)
 	}
 	if m.focus == focusCalls && h > 2 {
-		rows = scrollRows(rows, sel, h-1)
-		return append(rows, m.st.Hint.Render("a accept · r refuse · x end · p keypad"))
+		hint := m.paneHint(w, callsHint)
+		rows = scrollRows(rows, sel, max(h-len(hint), 1))
+		return append(rows, hint...)
 	}
 	return scrollRows(rows, sel, h)
 }

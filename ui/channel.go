@@ -210,9 +210,9 @@ func (p *channelPane) render(m *Model, w, h int) []string {
 		rows = append(rows, row)
 	}
 	if m.focus == focusPeers && h > 2 {
-		hint := m.st.Hint.Render("enter chat · i call · s status · u attrs")
-		rows = scrollRows(rows, sel, h-1)
-		return append(rows, hint)
+		hint := m.paneHint(w, peersHint)
+		rows = scrollRows(rows, sel, max(h-len(hint), 1))
+		return append(rows, hint...)
 	}
 	return scrollRows(rows, sel, h)
 }

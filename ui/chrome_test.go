@@ -75,3 +75,13 @@ func TestAttrEditorMarksTheFocusedField(t *testing.T) {
 		t.Fatalf("ctrl+u on Name: name %q value %q", d.value(0), d.fields[1].ed.Value())
 	}
 }
+
+// The join's _member_num goes stale without _auto_update_num; the pane
+// says the count now beside it.
+func TestMemberNumSaysTheCountNow(t *testing.T) {
+	m, _, _ := newTestModel(t)
+	send(m, Event{Name: "ChannelUserJoined", Account: "carol"})
+	mustSee(t, screenText(t, m, 120, 40), "_member_num 2 · now 3")
+	send(m, Event{Name: "ChannelAttrUpdated", Channel: "lobby", Attr: "_member_num", Value: "3", Typ: "update"})
+	mustNotSee(t, screenText(t, m, 120, 40), "· now")
+}

@@ -164,10 +164,10 @@ func (p *eventsPane) render(m *Model, w, h int) []string {
 		h--
 	}
 	focused := m.focus == focusEvents
-	hint := ""
+	var hint []string
 	if focused && h > 3 {
-		hint = m.st.Hint.Render("↑↓ select · enter whole event · / filter · c clear · g/G oldest/newest")
-		h--
+		hint = m.paneHint(w, eventsHint)
+		h -= len(hint)
 	}
 	f := strings.ToLower(p.filter.Value())
 	matched := p.matching(f, max(h+p.back, p.cur+1))
@@ -194,9 +194,7 @@ func (p *eventsPane) render(m *Model, w, h int) []string {
 		}
 		rows = append(rows, m.st.Hint.Render(none))
 	}
-	if hint != "" {
-		rows = append(rows, hint)
-	}
+	rows = append(rows, hint...)
 	return rows
 }
 

@@ -21,6 +21,23 @@ type mover interface {
 	move(m *Model, d int)
 }
 
+// The keys a focused list pane shows at its foot.
+const (
+	peersHint  = "enter chat · i call · s status · u attrs"
+	attrsHint  = "n new · e edit · d delete · C clear"
+	callsHint  = "a accept · r refuse · x end · p keypad"
+	eventsHint = "↑↓ select · enter the whole event · / filter · c clear · g/G oldest/newest"
+)
+
+// paneHint is a pane's key hint wrapped to its width: nothing cut.
+func (m *Model) paneHint(w int, hint string) []string {
+	lines := wrapText(hint, w)
+	for i, l := range lines {
+		lines[i] = m.st.Hint.Render(l)
+	}
+	return lines
+}
+
 // pane is the list pane of a focus area (nil for the composer and the
 // messages).
 func (m *Model) pane(f focusArea) listPane {

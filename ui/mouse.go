@@ -96,9 +96,10 @@ func (m *Model) clickRow(f focusArea, row int) {
 func (m *Model) listRows(f focusArea) int {
 	g := m.layout()
 	var h int
+	w := g.rightW - 2
 	switch {
 	case !g.wide:
-		h = g.tabsOuter - 2
+		h, w = g.tabsOuter-2, g.centerW-2
 		if f != focusChats && f != focusCalls {
 			h--
 		}
@@ -109,10 +110,13 @@ func (m *Model) listRows(f focusArea) int {
 	case f == focusCalls:
 		h = g.callsOuter - 2
 	}
-	if f != focusChats && h > 2 {
-		h-- // the hint
+	switch {
+	case f == focusPeers && h > 2:
+		h -= len(m.paneHint(w, peersHint))
+	case f == focusCalls && h > 2:
+		h -= len(m.paneHint(w, callsHint))
 	}
-	return h
+	return max(h, 1)
 }
 
 func (m *Model) wheel(msg tea.MouseWheelMsg) {
