@@ -222,7 +222,7 @@ func (m *Model) inviteReceived(e Event) tea.Cmd {
 	if m.opt.Notify {
 		cmds = append(cmds, bell(true))
 		if !m.termFocused {
-			cmds = append(cmds, notify("xinling", e.Account+" is calling you", true))
+			cmds = append(cmds, m.notify(e.Account+" is calling you"))
 		}
 	}
 	return tea.Batch(cmds...)

@@ -74,7 +74,7 @@ func (m *Model) peerMessage(e Event) tea.Cmd {
 	m.appendMsg(c, msg)
 	m.record(c.Key(), msg)
 	if !m.termFocused && m.opt.Notify {
-		return notify("xinling", e.Account+": "+oneLine(e.Value, 80), false)
+		return m.notify(e.Account + ": " + oneLine(e.Value, 80))
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func (m *Model) channelMessage(e Event) tea.Cmd {
 	m.appendMsg(c, msg)
 	m.record(c.Key(), msg)
 	if !m.termFocused && m.opt.Notify && m.mentions(e.Value) {
-		return notify("xinling", c.Key()+" "+e.Account+": "+oneLine(e.Value, 80), false)
+		return m.notify(c.Key() + " " + e.Account + ": " + oneLine(e.Value, 80))
 	}
 	return nil
 }

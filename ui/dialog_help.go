@@ -91,6 +91,9 @@ func (d *helpDialog) view(m *Model, w, h int) []string {
 	d.top = clampInt(d.top, 0, max(len(d.lines)-rows+1, 0))
 	end := min(d.top+rows-1, len(d.lines))
 	out := append([]string(nil), d.lines[d.top:end]...)
+	if len(out) > 0 {
+		out[0] = fit(out[0], w-4) // a steady width while scrolling
+	}
 	more := ""
 	if end < len(d.lines) {
 		more = fmt.Sprintf(" · %d more ↓", len(d.lines)-end)

@@ -35,6 +35,7 @@ type Options struct {
 	NoColor   bool
 	Keys      keymap.KeyMap
 	Notify    bool // bell and desktop notifications for invites
+	Tmux      bool // inside tmux: notifications go through its passthrough
 
 	Notes []string // problems found at start-up, shown in the system log
 

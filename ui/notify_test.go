@@ -29,3 +29,15 @@ func TestDesktopNotifications(t *testing.T) {
 		t.Fatalf("notified in the foreground: %q", out)
 	}
 }
+
+// Under tmux the sequences are wrapped for its passthrough, escapes doubled.
+func TestNotificationThroughTmux(t *testing.T) {
+	m, _, _ := newTestModel(t)
+	m.opt.Tmux = true
+	m.Update(tea.BlurMsg{})
+	out := rawOut(send(m, Event{Name: "MessageInstantReceive", Account: "carol", Value: "hi"}))
+	want := "\x1bPtmux;\x1b\x1b]9;xinling: carol: hi\x07\x1b\x1b]777;notify;xinling;carol: hi\x07\x1b\\"
+	if out != want {
+		t.Fatalf("got %q\nwant %q", out, want)
+	}
+}

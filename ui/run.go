@@ -15,7 +15,7 @@ func (s Settings) Options(client sdk.API, q *Queue, embedded string) Options {
 	opt := Options{
 		Client: client, Queue: q, Server: s.Server, App: s.App, Account: s.Account, Token: s.Token,
 		Channel: s.Channel, Embedded: embedded, Demo: s.Demo, Palette: s.Palette, AutoTheme: s.AutoTheme,
-		NoColor: s.NoColor, Keys: s.Keys, Notify: s.Notify, Notes: s.Notes,
+		NoColor: s.NoColor, Keys: s.Keys, Notify: s.Notify, Tmux: s.Tmux, Notes: s.Notes,
 		HistoryDir: s.HistoryDir, HistoryMax: s.HistoryMax,
 	}
 	if !s.Demo { // the demo's account is made up: keep it out of the config

@@ -41,6 +41,7 @@ type Settings struct {
 	NoColor   bool
 	Keys      keymap.KeyMap
 	Notify    bool
+	Tmux      bool // $TMUX is set
 
 	// HistoryDir is where each chat's scrollback is kept ("" none: the
 	// demo, or "history": 0), HistoryMax messages a chat.
@@ -133,6 +134,7 @@ func resolve(f flags, cfg Config) Settings {
 		DemoTick:   f.demoTick,
 		Notify:     cfg.Notify == nil || *cfg.Notify,
 		NoColor:    themes.NoColorEnv(),
+		Tmux:       os.Getenv("TMUX") != "",
 	}
 	if s.Demo && s.Account == "" {
 		s.Account = demoAccount()
