@@ -257,3 +257,25 @@ func TestClientServerRestartedUnderTwoClients(t *testing.T) {
 	bob.press("enter")
 	until(t, "bob reads alice's message", func() bool { return bob.sees("alice are you still there?") }, both...)
 }
+
+// Refusals that only the SDK or the server can make are said on screen,
+// with the reason, not only in the inspector.
+func TestClientServerRefusalsSayWhy(t *testing.T) {
+	url := startNode(t, server.Config{})
+	alice := newTUI(t, url, "alice")
+	until(t, "alice in #lobby", func() bool { return alice.sees("peers · #lobby · 1") }, alice)
+	for _, tc := range []struct{ line, why string }{
+		{"/join " + strings.Repeat("x", 200), "200 bytes, the limit is 128"},
+		{"/attr set _member_num 3", "_member_num"},
+		{"/phone 5551234", "gateway"},
+		{"/invoke io.agora.signal.nope {}", "nope"},
+		{"/uattr set " + strings.Repeat("名", 50) + " v", "the limit is 128"},
+	} {
+		alice.press("ctrl+u") // a line refused at once stays in the composer
+		alice.typeLine(tc.line)
+		until(t, tc.line+" refused with why", func() bool {
+			scr := uitest.ScreenText(t, alice.m, 200, 50)
+			return strings.Contains(scr, "✗") && strings.Contains(scr, tc.why)
+		}, alice)
+	}
+}

@@ -259,7 +259,7 @@ func (m *Model) inviteFailed(e Event) tea.Cmd {
 	if c != nil {
 		c.State, c.Ended, c.Detail = "failed", m.now(), inviteFailure(e.Code)
 	}
-	m.fail(fmt.Sprintf("call to %s failed: %s", e.Account, inviteFailure(e.Code)))
+	m.fail(m.withReason(fmt.Sprintf("call to %s failed: %s", e.Account, inviteFailure(e.Code)), e.Account))
 	return nil
 }
 

@@ -80,7 +80,7 @@ func (m *Model) channelJoined(e Event) tea.Cmd {
 func (m *Model) channelJoinFailed(e Event) tea.Cmd {
 	m.channel.joining = ""
 	c := m.conv(convChannel, e.Channel)
-	m.errMsg(c, "could not join #"+e.Channel+": "+codeName(e.Code))
+	m.errMsg(c, m.withReason("could not join #"+e.Channel+": "+codeName(e.Code), e.Channel))
 	m.setNotice("join #"+e.Channel+" failed: "+codeName(e.Code), true)
 	return nil
 }

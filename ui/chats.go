@@ -60,7 +60,7 @@ func (m *Model) messageSent(e Event) tea.Cmd {
 
 func (m *Model) messageNotSent(e Event) tea.Cmd {
 	if msg, ok := m.pending[e.MsgID]; ok {
-		msg.State, msg.Reason = stateFailed, codeName(e.Code)
+		msg.State, msg.Reason = stateFailed, m.withReason(codeName(e.Code), e.MsgID)
 		delete(m.pending, e.MsgID)
 		m.setNotice("message not sent: "+codeName(e.Code), true)
 	}

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/xinling/xinling/sdk/wire"
 	"github.com/xinling/xinling/themes"
 )
 
@@ -113,8 +114,20 @@ func cmdJoin(m *Model, args string) tea.Cmd {
 			return nil
 		}
 	}
-	m.joinChannel(ch)
+	if !m.badName("channel", ch) {
+		m.joinChannel(ch)
+	}
 	return nil
+}
+
+// badName refuses a name the server would refuse, before a conversation is
+// made for it: the reason is said, nothing is opened.
+func (m *Model) badName(what, name string) bool {
+	if err := wire.CheckName(what, name); err != nil {
+		m.fail(err.Msg)
+		return true
+	}
+	return false
 }
 
 func cmdLeave(m *Model, args string) tea.Cmd {
@@ -137,6 +150,9 @@ func cmdMsg(m *Model, args string) tea.Cmd {
 		m.fail("usage: /msg ACCOUNT TEXT")
 		return nil
 	}
+	if m.badName("account", to) {
+		return nil
+	}
 	c := m.conv(convPeer, to)
 	m.sendTo(c, text, false)
 	if c != m.chats.active {
@@ -151,7 +167,9 @@ func cmdQuery(m *Model, args string) tea.Cmd {
 		m.fail("usage: /query ACCOUNT")
 		return nil
 	}
-	m.switchTo(m.conv(convPeer, to))
+	if !m.badName("account", to) {
+		m.switchTo(m.conv(convPeer, to))
+	}
 	return nil
 }
 
@@ -352,7 +370,7 @@ func cmdInvoke(m *Model, args string) tea.Cmd {
 	}
 	m.invokeN++
 	id := fmt.Sprintf("call%d", m.invokeN)
-	m.invokes[id] = m.chats.active.Key()
+	m.invokes[id] = invocation{name: name, conv: m.chats.active.Key()}
 	m.c.Invoke(name, req, id)
 	return nil
 }

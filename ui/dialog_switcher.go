@@ -137,8 +137,10 @@ func (d *switcherDialog) update(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		case it.conv != nil:
 			m.switchTo(it.conv)
 		case it.kind == convChannel:
-			m.joinChannel(it.name)
-		default:
+			if !m.badName("channel", it.name) {
+				m.joinChannel(it.name)
+			}
+		case !m.badName("account", it.name):
 			m.switchTo(m.conv(convPeer, it.name))
 		}
 	default:

@@ -65,18 +65,20 @@ func (m *Model) sdkError(e Event) tea.Cmd {
 }
 
 func (m *Model) invokeResult(e Event) tea.Cmd {
-	target := m.chats.active
-	if k, ok := m.invokes[e.MsgID]; ok {
-		if c, ok := m.chats.byKey[k]; ok {
+	target, what := m.chats.active, "invoke "+e.MsgID
+	if inv, ok := m.invokes[e.MsgID]; ok {
+		if c, ok := m.chats.byKey[inv.conv]; ok {
 			target = c
 		}
+		what = fmt.Sprintf("invoke %s (%s)", inv.name, e.MsgID)
 		delete(m.invokes, e.MsgID)
 	}
 	if e.Typ != "" {
-		m.errMsg(target, fmt.Sprintf("invoke %s: error %s %s", e.MsgID, e.Typ, e.Value))
-		m.setNotice("invoke failed: "+e.Typ, true)
+		text := m.withReason(fmt.Sprintf("%s: error %s %s", what, e.Typ, e.Value), e.MsgID)
+		m.errMsg(target, text)
+		m.setNotice(text, true)
 	} else {
-		m.sysMsg(target, fmt.Sprintf("invoke %s → %s", e.MsgID, prettyJSON(e.Value)))
+		m.sysMsg(target, fmt.Sprintf("%s → %s", what, prettyJSON(e.Value)))
 	}
 	return nil
 }

@@ -82,7 +82,7 @@ type Model struct {
 
 	pending  map[string]*Message // own messages by SDK message id
 	msgSeq   int
-	invokes  map[string]string // RPC call id → conversation key
+	invokes  map[string]invocation // by RPC call id
 	invokeN  int
 	accounts map[string]bool // every account seen, for completion
 	channels map[string]bool // every channel seen
@@ -93,6 +93,12 @@ type Model struct {
 	dialogs  []dialog
 	quit     bool
 	welcomed bool
+}
+
+// invocation is an RPC call waiting for its result.
+type invocation struct {
+	name string
+	conv string // where it was called: the result is said there
 }
 
 // New makes the root model.
@@ -119,7 +125,7 @@ func New(opt Options) *Model {
 		channel: channelPane{members: map[string]uint32{}},
 		attrs:   attrsPane{ch: Attrs{Items: map[string]*Attr{}}, user: map[string]map[string]string{}},
 		events:  eventsPane{log: ring{max: 5000}},
-		pending: map[string]*Message{}, invokes: map[string]string{},
+		pending: map[string]*Message{}, invokes: map[string]invocation{},
 		accounts: map[string]bool{}, channels: map[string]bool{},
 	}
 	if len(m.keys.Global.Quit.Keys()) == 0 && !m.keys.Global.Quit.Enabled() {

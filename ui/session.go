@@ -13,8 +13,9 @@ import (
 type session struct {
 	status     int // sdk.Status*
 	reconnectN int
-	note       string // why it is offline
-	renewed    bool   // the SDK said the server started a new session: the reconnect lost the old one
+	note       string   // why it is offline
+	renewed    bool     // the SDK said the server started a new session: the reconnect lost the old one
+	failLogs   []string // the SDK's latest "… failed: why" log lines
 }
 
 func (m *Model) login() {
@@ -119,7 +120,40 @@ func (m *Model) sdkLog(e Event) tea.Cmd {
 	if strings.Contains(e.Value, "started a new session") {
 		m.session.renewed = true
 	}
+	if strings.Contains(e.Value, " failed: ") {
+		m.session.failLogs = append(m.session.failLogs, e.Value)
+		if len(m.session.failLogs) > 8 {
+			m.session.failLogs = m.session.failLogs[1:]
+		}
+	}
 	return nil
+}
+
+// failureReason is the why of a failure the SDK reports with a bare code
+// (onInviteFailed 700, onChannelJoinFailed, onMessageSendError): its log
+// line "METHOD TARGET failed: WHY (CODE NAME)", the newest that names the
+// target ("" none).
+func (m *Model) failureReason(target string) string {
+	logs := m.session.failLogs
+	for i := len(logs) - 1; i >= 0; i-- {
+		_, why, ok := strings.Cut(logs[i], " failed: ")
+		if !ok || target == "" || !strings.Contains(logs[i], target) {
+			continue
+		}
+		if j := strings.LastIndex(why, " ("); j > 0 {
+			why = why[:j]
+		}
+		return why
+	}
+	return ""
+}
+
+// withReason adds the why of a failure to what is said of it.
+func (m *Model) withReason(text, target string) string {
+	if why := m.failureReason(target); why != "" {
+		return text + " — " + why
+	}
+	return text
 }
 
 func loginFailure(code int) string {
