@@ -39,37 +39,19 @@ type client struct {
 	demo    *demo.Demo
 }
 
-// buildClient starts what the settings ask for. With the default server
-// and nothing listening there it embeds one on that address, so a second
-// client can join; the demo gets a server of its own rather than fill
-// someone's.
+// buildClient starts what the settings ask for: an embedded server, the
+// SDK instance, the demo's peers.
 func buildClient(s ui.Settings) (*client, error) {
 	c := &client{}
-	var notes []string
-	if !s.NoEmbed && (s.Demo || s.Server == sdk.DefaultServer) {
-		hp := hostPort(s.Server)
-		if !listening(hp) {
-			emb, err := StartEmbedded(hp)
-			if err != nil && !s.Demo {
-				notes = append(notes, "could not start an embedded server on "+hp+": "+err.Error())
-			}
-			c.emb = emb
-		}
-		if c.emb == nil && s.Demo && !s.ServerSet {
-			emb, err := StartEmbedded("127.0.0.1:0")
-			if err != nil {
-				return nil, fmt.Errorf("demo: %w", err)
-			}
-			c.emb = emb
-		}
-		if c.emb != nil {
-			s.Server = c.emb.URL()
-		}
+	emb, notes, err := embed(s)
+	if err != nil {
+		return nil, err
 	}
 	note := ""
-	if c.emb != nil {
-		note = "Started an embedded server on " + c.emb.URL() + " (in-memory; it stops when you quit)"
-		if c.emb.Addr == "127.0.0.1:9470" {
+	if emb != nil {
+		c.emb, s.Server = emb, emb.URL()
+		note = "Started an embedded server on " + emb.URL() + " (in-memory; it stops when you quit)"
+		if emb.Addr == "127.0.0.1:9470" {
 			note += "; run `xinling --account bob` in another terminal to join it"
 		}
 	}
@@ -83,6 +65,34 @@ func buildClient(s ui.Settings) (*client, error) {
 	s.Notes = append(notes, s.Notes...)
 	c.Options = s.Options(c.sdk, q, note)
 	return c, nil
+}
+
+// embed starts an embedded server when the settings call for one: with the
+// default server and nothing listening there, on that address, so a second
+// client can join; for the demo, on a free port when that address is
+// taken, rather than fill someone's server. The notes say what failed.
+func embed(s ui.Settings) (*Embedded, []string, error) {
+	if s.NoEmbed || (!s.Demo && s.Server != sdk.DefaultServer) {
+		return nil, nil, nil
+	}
+	var notes []string
+	if hp := hostPort(s.Server); !listening(hp) {
+		emb, err := StartEmbedded(hp)
+		if err == nil {
+			return emb, nil, nil
+		}
+		if !s.Demo {
+			notes = append(notes, "could not start an embedded server on "+hp+": "+err.Error())
+		}
+	}
+	if s.Demo && !s.ServerSet {
+		emb, err := StartEmbedded("127.0.0.1:0")
+		if err != nil {
+			return nil, nil, fmt.Errorf("demo: %w", err)
+		}
+		return emb, notes, nil
+	}
+	return nil, notes, nil
 }
 
 // Close stops the demo's peers, the SDK instance and the embedded server,
