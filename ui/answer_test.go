@@ -80,3 +80,27 @@ func TestCallDialogShowsItsFocusAndEnterAccepts(t *testing.T) {
 	press(m, "left", "enter")
 	wantCalls(t, f, "ChannelInviteAccept(c1,bob,)")
 }
+
+// Someone typing an attribute's value when a call pops up keeps typing into
+// the value; the call still rings and is answered afterwards.
+func TestTypingInADialogWhenACallArrives(t *testing.T) {
+	m, f, ck := newTestModel(t)
+	m.pushDialog(newAttrDialog(m, "lobby", "topic", ""))
+	typeText(m, "rel")
+	send(m, Event{Name: "InviteReceived", Channel: "c1", Account: "bob"})
+	typeText(m, "ease")
+	d := m.dialogs[0].(*attrDialog)
+	if got := d.fields[1].ed.Value(); got != "release" {
+		t.Fatalf("the value = %q", got)
+	}
+	if _, ok := m.topDialog().(*inviteDialog); !ok {
+		t.Fatalf("top %T", m.topDialog())
+	}
+	wantCalls(t, f)
+	ck.add(inviteArming)
+	press(m, "enter")
+	wantCalls(t, f, "ChannelInviteAccept(c1,bob,)")
+	if m.topDialog() != d {
+		t.Fatalf("top %T", m.topDialog())
+	}
+}
