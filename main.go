@@ -30,7 +30,7 @@ func main() {
 		if len(args) == 1 && args[0] == "--client-help" {
 			args = []string{"-h"}
 		}
-		err = ui.Main(args)
+		err = clientCmd(args)
 	case os.Args[1] == "serve":
 		err = serveCmd(os.Args[2:])
 	case os.Args[1] == "token":

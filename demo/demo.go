@@ -1,7 +1,10 @@
 // Package demo runs simulated peers for `xinling --demo`: four accounts
-// built on the SDK that chat in two channels, message you, call you and
-// answer your calls, and change channel attributes now and then. Timings
-// scale with Config.Tick so tests can run the whole script in moments.
+// built on the SDK. For its first ticks they give a short tour — a few
+// lines in #lobby and #dev, a message each from alice and carol, a build
+// status, a topic, one call from bob — then go quiet: now and then a line
+// or an attribute change, and they answer you (alice picks up your calls,
+// bob is busy, dave lets them ring). Timings scale with Config.Tick so
+// tests can run the whole script in moments.
 package demo
 
 import (
@@ -28,7 +31,10 @@ type Config struct {
 	// CallAfter is how many ticks pass before bob calls you (default 6);
 	// negative: never.
 	CallAfter int
-	Seed      int64 // for the jitter and the script's choices; 0 = time
+	// Quiet is how rare the peers are after the tour: each acts on about
+	// one tick in Quiet (default 40); negative: never.
+	Quiet int
+	Seed  int64 // for the jitter and the script's choices; 0 = time
 	// Peers limits the peers started (default all of alice, bob, carol, dave).
 	Peers []string
 	// Logf, when set, receives a line for what each peer does.
@@ -57,6 +63,9 @@ func Start(cfg Config) *Demo {
 	if cfg.CallAfter == 0 {
 		cfg.CallAfter = 6
 	}
+	if cfg.Quiet == 0 {
+		cfg.Quiet = 40
+	}
 	if cfg.Seed == 0 {
 		cfg.Seed = time.Now().UnixNano()
 	}
@@ -66,10 +75,10 @@ func Start(cfg Config) *Demo {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Demo{cfg: cfg, cancel: cancel}
 	all := []*peer{
-		{name: "alice", channel: "lobby", lines: lobbyLines, acceptCalls: true},
-		{name: "bob", channel: "lobby", lines: lobbyLines2, callsYou: true},
-		{name: "carol", channel: "dev", lines: devLines, attrs: true},
-		{name: "dave", channel: "dev", lines: devLines2, topic: true, silentCalls: true},
+		{name: "alice", channel: "lobby", lines: aliceLines, tour: aliceTour, acceptCalls: true},
+		{name: "bob", channel: "lobby", lines: bobLines, tour: bobTour, callsYou: true},
+		{name: "carol", channel: "dev", lines: carolLines, tour: carolTour, attrs: true},
+		{name: "dave", channel: "dev", lines: daveLines, tour: daveTour, topic: true, silentCalls: true},
 	}
 	for i, p := range all {
 		if len(cfg.Peers) > 0 && !contains(cfg.Peers, p.name) {
@@ -120,7 +129,8 @@ type peer struct {
 	d       *Demo
 	name    string
 	channel string
-	lines   []string
+	lines   []string            // what it says now and then after the tour, in turn
+	tour    map[int]func(*peer) // its part of the tour, by tick
 	c       *sdk.Client
 	rnd     *rand.Rand
 	ev      chan func() // work for the peer's goroutine (from callbacks and timers)
@@ -129,7 +139,7 @@ type peer struct {
 	acceptCalls bool // answers your calls
 	callsYou    bool // calls you once
 	attrs       bool // updates "build" in its channel
-	topic       bool // updates "topic" in #lobby
+	topic       bool // updates "topic" in #lobby, rarely
 	silentCalls bool // lets your calls ring out
 
 	step     int
@@ -197,72 +207,95 @@ func (p *peer) run(ctx context.Context) {
 	}
 }
 
-// act is one tick of the peer's script.
+// tourTicks is how long the tour lasts; the peers are quiet after it.
+const tourTicks = 10
+
+// act is one tick of the peer's script: its part of the tour while it
+// lasts, then now and then a line or a change; bob's call comes once.
 func (p *peer) act() {
-	you := p.d.cfg.You
 	if p.c.GetStatus() != sdk.StatusLoggedIn {
 		return
 	}
-	// chat in the channel
-	if p.rnd.Intn(3) != 0 && len(p.lines) > 0 {
-		line := p.lines[p.said%len(p.lines)]
-		p.said++
-		p.c.MessageChannelSend(p.channel, strings.ReplaceAll(line, "{you}", you), "")
+	if p.step <= tourTicks {
+		if fn := p.tour[p.step]; fn != nil {
+			fn(p)
+		}
+	} else if q := p.d.cfg.Quiet; q > 0 && p.rnd.Intn(q) == 0 {
+		p.ambient()
 	}
-	switch {
-	case p.name == "alice" && p.step == 2 && you != "":
-		p.c.MessageInstantSend(you, 0, "hi "+you+" 👋 I'm alice, one of the simulated peers. Call me with /invite alice, or write to me here.", "")
-	case p.name == "carol" && p.step == 4 && you != "":
-		p.c.MessageInstantSend(you, 0, "hey, carol here — #dev is where the build status lives; look at its attributes (ctrl+k → #dev).", "")
-	}
+	you := p.d.cfg.You
 	if p.callsYou && you != "" && p.d.cfg.CallAfter > 0 && !p.calledMe && p.step >= p.d.cfg.CallAfter {
 		p.calledMe = true
-		ch := "call-" + p.name + "-" + you
 		p.logf("calling %s", you)
-		p.c.ChannelInviteUser2(ch, you, `{"_timeout":30,"topic":"quick sync"}`)
+		p.c.ChannelInviteUser2("call-"+p.name+"-"+you, you, `{"_timeout":30,"topic":"quick sync"}`)
 	}
-	if p.attrs && p.step%4 == 1 {
-		status := []string{"green", "green", "red", "building"}[p.rnd.Intn(4)]
-		v, _ := json.Marshal(map[string]any{"status": status, "build": 100 + p.step, "by": p.name})
-		p.c.ChannelSetAttr(p.channel, "build", string(v))
-	}
-	if p.topic && p.step%5 == 2 {
+}
+
+// ambient is one quiet-time act: the next of its lines, or for carol and
+// dave sometimes an attribute change instead.
+func (p *peer) ambient() {
+	switch {
+	case p.attrs && p.rnd.Intn(3) == 0:
+		p.setBuild()
+	case p.topic && p.rnd.Intn(4) == 0:
 		topics := []string{"welcome to xinling 信令", "release 1.4 this week", "try /attr set topic …", "calls work: /invite alice"}
 		p.c.ChannelSetAttr("lobby", "topic", topics[p.rnd.Intn(len(topics))])
+	case len(p.lines) > 0:
+		p.say(p.lines[p.said%len(p.lines)])
+		p.said++
 	}
 }
 
-var lobbyLines = []string{
-	"morning everyone ☀",
-	"has anyone tried the new attribute editor?",
-	"{you}, welcome to #lobby!",
-	"I'm heading to #dev later",
-	"this channel has a topic attribute — it's on the right",
-	"brb, coffee",
+func (p *peer) say(line string) {
+	p.c.MessageChannelSend(p.channel, strings.ReplaceAll(line, "{you}", p.d.cfg.You), "")
 }
 
-var lobbyLines2 = []string{
-	"hey hey",
-	"the server here is embedded in the client, neat",
-	"anyone up for a call?",
-	"ha, nice one",
-	"ok back to work",
+func (p *peer) tell(text string) {
+	if you := p.d.cfg.You; you != "" {
+		p.c.MessageInstantSend(you, 0, strings.ReplaceAll(text, "{you}", you), "")
+	}
 }
 
-var devLines = []string{
-	"build is running",
-	"tests pass on my machine 🤷",
-	"who broke the linter?",
-	"pushed a fix",
-	"reviewing the invite code now",
+func (p *peer) setBuild() {
+	status := []string{"green", "green", "red", "building"}[p.rnd.Intn(4)]
+	v, _ := json.Marshal(map[string]any{"status": status, "build": 100 + p.step, "by": p.name})
+	p.c.ChannelSetAttr(p.channel, "build", string(v))
 }
 
-var devLines2 = []string{
-	"LGTM",
-	"can someone look at issue 5?",
-	"the TUI renders 100k messages without breaking a sweat",
-	"going to update the lobby topic",
-}
+// The tour: each peer's acts by tick. One line names you, once.
+var (
+	aliceTour = map[int]func(*peer){
+		1: func(p *peer) { p.say("morning everyone ☀") },
+		2: func(p *peer) {
+			p.tell("hi {you} 👋 I'm alice, one of the simulated peers. Call me with /invite alice, or write to me here.")
+		},
+		7: func(p *peer) { p.say("{you}, welcome to #lobby! the topic on the right is a channel attribute") },
+	}
+	bobTour = map[int]func(*peer){
+		3: func(p *peer) { p.say("the server here is embedded in the client, neat") },
+	}
+	carolTour = map[int]func(*peer){
+		2: func(p *peer) { p.say("build is running") },
+		4: func(p *peer) {
+			p.tell("hey, carol here — #dev is where the build status lives; look at its attributes (ctrl+k → #dev).")
+		},
+		5: (*peer).setBuild,
+	}
+	daveTour = map[int]func(*peer){
+		3: func(p *peer) { p.say("LGTM") },
+		8: func(p *peer) {
+			p.c.ChannelSetAttr("lobby", "topic", "welcome to xinling 信令 — try /attr set topic …")
+		},
+	}
+)
+
+// What the peers say now and then after the tour; none of it names you.
+var (
+	aliceLines = []string{"has anyone tried the new attribute editor?", "I'm heading to #dev later", "brb, coffee"}
+	bobLines   = []string{"anyone up for a call?", "ha, nice one", "ok back to work"}
+	carolLines = []string{"tests pass on my machine 🤷", "who broke the linter?", "pushed a fix", "reviewing the invite code now"}
+	daveLines  = []string{"can someone look at issue 5?", "the TUI renders 100k messages without breaking a sweat"}
+)
 
 // peerCB turns the peer's SDK callbacks into work for its goroutine.
 type peerCB struct {
@@ -333,6 +366,16 @@ func (cb *peerCB) OnInviteAcceptedByPeer(ch, account string, uid uint32, extra s
 				p.c.ChannelInviteEnd(ch, account, 0)
 			}
 		})
+	})
+}
+
+// OnInviteFailed: bob's call to you went unanswered.
+func (cb *peerCB) OnInviteFailed(ch, account string, uid uint32, code int, extra string) {
+	p := cb.p
+	p.do(func() {
+		if p.callsYou && account == p.d.cfg.You {
+			p.tell("you missed my call — no worries. alice picks up if you call her: /invite alice")
+		}
 	})
 }
 

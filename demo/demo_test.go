@@ -153,3 +153,50 @@ func TestDemoStopsCleanlyWithoutServer(t *testing.T) {
 		t.Fatal("Stop hung")
 	}
 }
+
+// After the tour the peers are quiet: the tour's lines once each, one line
+// naming you, and nothing more (Quiet < 0) before bob's late call.
+func TestDemoTourThenQuiet(t *testing.T) {
+	url := startServer(t)
+	y := &you{change: make(chan struct{}, 1)}
+	y.c = sdk.NewInstance("xinling", sdk.WithServer(url))
+	y.c.CallbackSet(y)
+	defer y.c.Destroy()
+	y.c.Login("xinling", "tester", "_no_need_token", 0, "")
+	y.wait(t, "login")
+	y.c.ChannelJoin("lobby")
+	y.wait(t, "attr lobby update _member_num") // joined
+
+	d := Start(Config{Server: url, You: "tester", Tick: 10 * time.Millisecond, CallAfter: 3 * tourTicks, Quiet: -1, Seed: 1,
+		Peers: []string{"alice", "bob", "dave"}})
+	defer d.Stop()
+	y.wait(t, "ch lobby alice: morning everyone")
+	y.wait(t, "ch lobby bob: the server here is embedded")
+	y.wait(t, "ch lobby alice: tester, welcome to #lobby!")
+	y.wait(t, "attr lobby update topic=")
+	y.wait(t, "invite call-bob-tester bob") // twenty quiet ticks after the tour
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	lines, mentions := 0, 0
+	for _, e := range y.events {
+		if strings.HasPrefix(e, "ch lobby ") {
+			lines++
+			if strings.Contains(e, "tester") {
+				mentions++
+			}
+		}
+	}
+	if lines != 3 || mentions != 1 {
+		t.Fatalf("%d lines in #lobby, %d naming you: %q", lines, mentions, y.events)
+	}
+}
+
+func TestDemoQuietLinesNameNobody(t *testing.T) {
+	for _, pool := range [][]string{aliceLines, bobLines, carolLines, daveLines} {
+		for _, l := range pool {
+			if strings.Contains(l, "{you}") {
+				t.Fatalf("a quiet-time line names you: %q", l)
+			}
+		}
+	}
+}

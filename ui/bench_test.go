@@ -44,7 +44,7 @@ func BenchmarkView100kScrolling(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		press(m, "pgup")
-		if m.active.Top == 0 && m.active.TopLine == 0 {
+		if m.chats.active.Top == 0 && m.chats.active.TopLine == 0 {
 			press(m, "G")
 		}
 		_ = m.View()
@@ -60,5 +60,21 @@ func BenchmarkView100kIncoming(b *testing.B) {
 		i++
 		m.applyBatch(sdkBatchMsg{Events: []Event{{Name: "MessageChannelReceive", Channel: "lobby", Account: "bob", Value: fmt.Sprint("new ", i)}}})
 		_ = m.View()
+	}
+}
+
+// BenchmarkTypeLongMessage types a 10,000-character message one key at a
+// time, drawing the screen after each key as the terminal would.
+func BenchmarkTypeLongMessage(b *testing.B) {
+	m, _, _ := newTestModel(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.composer.Reset()
+		for i := 0; i < 10000; i++ {
+			m.Update(tea.KeyPressMsg{Code: 'x', Text: "x"})
+			if i%100 == 0 {
+				_ = m.View()
+			}
+		}
 	}
 }

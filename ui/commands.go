@@ -1,14 +1,12 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/xinling/xinling/sdk"
+	"github.com/xinling/xinling/sdk/wire"
 	"github.com/xinling/xinling/themes"
 )
 
@@ -56,11 +54,11 @@ func init() {
 		{"invoke", "/invoke NAME JSON", "call a server RPC, e.g. /invoke io.agora.signal.channel_query_num {\"name\":\"lobby\"}", []argKind{argInvoke}, nil, cmdInvoke},
 		{"force", "/force TEXT", "send to the current channel without being a member", nil, nil, cmdForce},
 		{"theme", "/theme NAME", "switch theme: " + strings.Join(themes.Names(), ", "), []argKind{argTheme}, nil, cmdTheme},
-		{"events", "/events", "show or hide the events inspector", nil, nil, func(m *Model, _ string) tea.Cmd { m.showEvents = !m.showEvents; m.fixFocus(); return nil }},
+		{"events", "/events", "show or hide the events inspector", nil, nil, func(m *Model, _ string) tea.Cmd { m.events.show = !m.events.show; m.fixFocus(); return nil }},
 		{"login", "/login", "log in (again), with the login form", nil, nil, cmdLogin},
 		{"logout", "/logout", "log out", nil, nil, func(m *Model, _ string) tea.Cmd { m.c.Logout(); return nil }},
 		{"version", "/version", "SDK version", nil, nil, cmdVersion},
-		{"help", "/help", "list the commands and keys", nil, nil, func(m *Model, _ string) tea.Cmd { m.pushDialog(newHelpDialog(m)); return nil }},
+		{"help", "/help [COMMAND]", "list the commands and keys, or say what one command does", nil, nil, cmdHelp},
 		{"quit", "/quit", "leave xinling", nil, nil, func(m *Model, _ string) tea.Cmd { m.quit = true; return tea.Quit }},
 	}
 }
@@ -87,14 +85,8 @@ func (m *Model) submit(line string) tea.Cmd {
 	if strings.TrimSpace(line) == "" {
 		return nil
 	}
-	if len(m.history) == 0 || m.history[len(m.history)-1] != line {
-		m.history = append(m.history, line)
-		if len(m.history) > 500 {
-			m.history = m.history[len(m.history)-500:]
-		}
-	}
-	m.histIdx = len(m.history)
-	m.actionConv = m.active.Key()
+	m.composer.remember(line)
+	m.actionConv = m.chats.active.Key()
 	if strings.HasPrefix(line, "/") && !strings.HasPrefix(line, "//") {
 		name, args, _ := strings.Cut(strings.TrimSpace(line[1:]), " ")
 		args = strings.TrimSpace(args)
@@ -112,32 +104,36 @@ func (m *Model) submit(line string) tea.Cmd {
 	return nil
 }
 
-func (m *Model) joinChannel(ch string) {
-	m.joining = ch
-	c := m.conv(convChannel, ch)
-	m.actionConv = c.Key()
-	m.switchTo(c)
-	m.c.ChannelJoin(ch)
-}
-
 func cmdJoin(m *Model, args string) tea.Cmd {
 	ch := strings.TrimPrefix(firstWord(args), "#")
 	if ch == "" {
-		if m.active.Kind == convChannel {
-			ch = m.active.Name
+		if m.chats.active.Kind == convChannel {
+			ch = m.chats.active.Name
 		} else {
 			m.fail("usage: /join CHANNEL")
 			return nil
 		}
 	}
-	m.joinChannel(ch)
+	if !m.badName("channel", ch) {
+		m.joinChannel(ch)
+	}
 	return nil
+}
+
+// badName refuses a name the server would refuse, before a conversation is
+// made for it: the reason is said, nothing is opened.
+func (m *Model) badName(what, name string) bool {
+	if err := wire.CheckName(what, name); err != nil {
+		m.fail(err.Msg)
+		return true
+	}
+	return false
 }
 
 func cmdLeave(m *Model, args string) tea.Cmd {
 	ch := strings.TrimPrefix(firstWord(args), "#")
 	if ch == "" {
-		ch = m.joined
+		ch = m.channel.joined
 	}
 	if ch == "" {
 		m.fail("you are not in a channel")
@@ -154,9 +150,12 @@ func cmdMsg(m *Model, args string) tea.Cmd {
 		m.fail("usage: /msg ACCOUNT TEXT")
 		return nil
 	}
+	if m.badName("account", to) {
+		return nil
+	}
 	c := m.conv(convPeer, to)
 	m.sendTo(c, text, false)
-	if c != m.active {
+	if c != m.chats.active {
 		m.info(fmt.Sprintf("→ %s: %s (in @%s)", to, oneLine(text, 60), to))
 	}
 	return nil
@@ -168,14 +167,16 @@ func cmdQuery(m *Model, args string) tea.Cmd {
 		m.fail("usage: /query ACCOUNT")
 		return nil
 	}
-	m.switchTo(m.conv(convPeer, to))
+	if !m.badName("account", to) {
+		m.switchTo(m.conv(convPeer, to))
+	}
 	return nil
 }
 
 // callChannel is the channel an invite from here uses.
 func (m *Model) callChannel(peer string) string {
-	if m.active.Kind == convChannel {
-		return m.active.Name
+	if m.chats.active.Kind == convChannel {
+		return m.chats.active.Name
 	}
 	return "call-" + m.account + "-" + peer
 }
@@ -191,38 +192,24 @@ func cmdInvite(m *Model, args string) tea.Cmd {
 	return nil
 }
 
-// invite places a call.
-func (m *Model) invite(peer, ch, extra string) {
-	if extra != "" && !json.Valid([]byte(extra)) {
-		m.fail(`invite extra must be JSON, e.g. {"_timeout":20}`)
-		return
-	}
-	now := m.now()
-	c := &Call{Channel: ch, Peer: peer, State: "calling", Extra: extra, Started: now, Deadline: now.Add(inviteTimeout(extra))}
-	m.calls = append(m.calls, c)
-	m.accounts[peer] = true
-	m.c.ChannelInviteUser2(ch, peer, extra)
-	m.info(fmt.Sprintf("calling %s (channel %s) — /end or x in the calls pane hangs up", peer, ch))
-}
-
 func cmdAccept(m *Model, args string) tea.Cmd {
-	m.acceptCall(m.ringingIncoming(), args)
+	m.acceptCall(m.calls.ringingIncoming(), args)
 	return nil
 }
 
 func cmdRefuse(m *Model, args string) tea.Cmd {
-	m.refuseCall(m.ringingIncoming(), args)
+	m.refuseCall(m.calls.ringingIncoming(), args)
 	return nil
 }
 
 func cmdEnd(m *Model, _ string) tea.Cmd {
-	m.endCall(m.liveCall())
+	m.endCall(m.calls.live())
 	return nil
 }
 
 func cmdDTMF(m *Model, args string) tea.Cmd {
 	digits := strings.ReplaceAll(args, " ", "")
-	c := m.liveCall()
+	c := m.calls.live()
 	if c == nil {
 		m.fail("no live call for DTMF")
 		return nil
@@ -235,11 +222,6 @@ func cmdDTMF(m *Model, args string) tea.Cmd {
 	return nil
 }
 
-func (m *Model) sendDTMF(c *Call, digits string) {
-	m.c.ChannelInviteDTMF(c.Channel, c.Peer, digits)
-	c.DTMF += digits
-}
-
 func cmdPhone(m *Model, args string) tea.Cmd {
 	num, extra, _ := strings.Cut(args, " ")
 	if num == "" {
@@ -248,18 +230,10 @@ func cmdPhone(m *Model, args string) tea.Cmd {
 	}
 	ch := m.callChannel(num)
 	now := m.now()
-	m.calls = append(m.calls, &Call{Channel: ch, Peer: num, State: "calling", Extra: extra, Started: now, Deadline: now.Add(defaultInviteExpiry)})
+	m.calls.list = append(m.calls.list, &Call{Channel: ch, Peer: num, State: "calling", Extra: extra, Started: now, Deadline: now.Add(defaultInviteExpiry)})
 	m.c.ChannelInvitePhone3(ch, num, "", strings.TrimSpace(extra))
 	m.info("calling phone " + num)
 	return nil
-}
-
-// attrChannel is the channel /attr works on.
-func (m *Model) attrChannel() string {
-	if m.active.Kind == convChannel {
-		return m.active.Name
-	}
-	return m.joined
 }
 
 func cmdAttr(m *Model, args string) tea.Cmd {
@@ -291,13 +265,13 @@ func cmdAttr(m *Model, args string) tea.Cmd {
 	case "edit", "":
 		name := firstWord(rest)
 		val := ""
-		if a, ok := m.attrs.Items[name]; ok && m.attrs.Channel == ch {
+		if a, ok := m.attrs.ch.Items[name]; ok && m.attrs.ch.Channel == ch {
 			val = a.Value
 		}
 		m.pushDialog(newAttrDialog(m, ch, name, val))
 	case "get":
 		// the pane shows them; also print the table where the user asked
-		user, builtin := m.attrs.Sorted()
+		user, builtin := m.attrs.ch.Sorted()
 		var parts []string
 		for _, a := range append(user, builtin...) {
 			parts = append(parts, a.Name+"="+a.Value)
@@ -348,12 +322,12 @@ func cmdUAttr(m *Model, args string) tea.Cmd {
 }
 
 func cmdWho(m *Model, _ string) tea.Cmd {
-	if m.joined == "" {
+	if m.channel.joined == "" {
 		m.fail("you are not in a channel")
 		return nil
 	}
-	list := m.memberList()
-	m.info(fmt.Sprintf("%d in #%s: %s", len(list), m.joined, strings.Join(list, ", ")))
+	list := m.channel.memberList()
+	m.info(fmt.Sprintf("%d in #%s: %s", len(list), m.channel.joined, strings.Join(list, ", ")))
 	return nil
 }
 
@@ -373,8 +347,8 @@ func cmdCount(m *Model, args string) tea.Cmd {
 func cmdStatus(m *Model, args string) tea.Cmd {
 	acc := strings.TrimPrefix(firstWord(args), "@")
 	if acc == "" {
-		if m.active.Kind == convPeer {
-			acc = m.active.Name
+		if m.chats.active.Kind == convPeer {
+			acc = m.chats.active.Name
 		} else {
 			m.fail("usage: /status ACCOUNT")
 			return nil
@@ -396,7 +370,7 @@ func cmdInvoke(m *Model, args string) tea.Cmd {
 	}
 	m.invokeN++
 	id := fmt.Sprintf("call%d", m.invokeN)
-	m.invokes[id] = m.active.Key()
+	m.invokes[id] = invocation{name: name, conv: m.chats.active.Key()}
 	m.c.Invoke(name, req, id)
 	return nil
 }
@@ -406,11 +380,11 @@ func cmdForce(m *Model, args string) tea.Cmd {
 		m.fail("usage: /force TEXT")
 		return nil
 	}
-	if m.active.Kind != convChannel {
+	if m.chats.active.Kind != convChannel {
 		m.fail("/force sends to a channel: open one first (ctrl+k, or /join)")
 		return nil
 	}
-	m.sendTo(m.active, args, true)
+	m.sendTo(m.chats.active, args, true)
 	return nil
 }
 
@@ -445,147 +419,15 @@ func cmdVersion(m *Model, _ string) tea.Cmd {
 	return nil
 }
 
-func firstWord(s string) string {
-	f := strings.Fields(s)
-	if len(f) == 0 {
-		return ""
+func cmdHelp(m *Model, args string) tea.Cmd {
+	if args == "" {
+		m.pushDialog(newHelpDialog(m, "commands"))
+		return nil
 	}
-	return f[0]
-}
-
-// --- completion ----------------------------------------------------------
-
-// completion cycles through the candidates for the word before the cursor.
-type completion struct {
-	items []string
-	idx   int
-	start int    // rune offset where the completed word starts
-	base  string // the composer's text before completion began
-}
-
-// complete completes the word before the cursor; repeated calls cycle.
-func (m *Model) complete() {
-	if len(m.comp.items) > 0 {
-		m.comp.idx = (m.comp.idx + 1) % len(m.comp.items)
-		m.applyCompletion()
-		return
+	if h, ok := helpFor(firstWord(args)); ok {
+		m.info(h)
+	} else {
+		m.fail(fmt.Sprintf("no command %q — /help lists them", firstWord(args)))
 	}
-	text := string(m.composer.buf[:m.composer.pos])
-	start := strings.LastIndexAny(text, " \n") + 1
-	word := text[start:]
-	prev := strings.Fields(text[:start])
-	var cands []string
-	switch {
-	case len(prev) == 0 && strings.HasPrefix(word, "/"):
-		for _, c := range commands {
-			cands = append(cands, "/"+c.name)
-		}
-	case len(prev) > 0 && strings.HasPrefix(prev[0], "/"):
-		cmd := findCommand(strings.TrimPrefix(prev[0], "/"))
-		argN := len(prev) - 1
-		if cmd != nil && argN < len(cmd.args) {
-			switch cmd.args[argN] {
-			case argAccount:
-				cands = m.knownAccounts()
-			case argChannel:
-				cands = m.knownChannels()
-			case argTheme:
-				cands = themes.Names()
-			case argWord:
-				cands = cmd.words
-			case argInvoke:
-				cands = invokeNames
-			}
-			if cmd.name == "uattr" && argN == 1 && (len(prev) < 2 || prev[1] == "set") {
-				cands = nil
-			}
-		}
-	default:
-		// a bare word: accounts (nick completion) and #channels
-		if strings.HasPrefix(word, "#") {
-			for _, c := range m.knownChannels() {
-				cands = append(cands, "#"+c)
-			}
-		} else {
-			cands = m.knownAccounts()
-		}
-	}
-	var match []string
-	for _, c := range cands {
-		if strings.HasPrefix(strings.ToLower(c), strings.ToLower(word)) && c != "" {
-			match = append(match, c)
-		}
-	}
-	sort.Strings(match)
-	if len(match) == 0 {
-		m.setNotice("no completion for "+quoteEmpty(word), false)
-		return
-	}
-	m.comp = completion{items: match, start: len([]rune(text[:start])), base: m.composer.Value()}
-	m.applyCompletion()
-}
-
-func quoteEmpty(s string) string {
-	if s == "" {
-		return "an empty word"
-	}
-	return `"` + s + `"`
-}
-
-func (m *Model) applyCompletion() {
-	base := []rune(m.comp.base)
-	// the word being completed ends at the first space after start (or the end)
-	end := m.comp.start
-	for end < len(base) && base[end] != ' ' && base[end] != '\n' {
-		end++
-	}
-	item := m.comp.items[m.comp.idx]
-	suffix := " "
-	if end < len(base) {
-		suffix = ""
-	}
-	nb := string(base[:m.comp.start]) + item + suffix + string(base[end:])
-	m.composer.buf = []rune(nb)
-	m.composer.pos = m.comp.start + len([]rune(item)) + len([]rune(suffix))
-	if len(m.comp.items) == 1 {
-		m.comp = completion{}
-		if c := findCommand(strings.TrimPrefix(strings.TrimSpace(item), "/")); c != nil && strings.HasPrefix(item, "/") {
-			m.setNotice(c.usage+" — "+c.help, false)
-		}
-	}
-}
-
-// commandHint is the usage of the command being typed, for the composer.
-func (m *Model) commandHint() string {
-	v := m.composer.Value()
-	if !strings.HasPrefix(v, "/") {
-		return ""
-	}
-	name, _, _ := strings.Cut(v[1:], " ")
-	if c := findCommand(name); c != nil {
-		return c.usage + " — " + c.help
-	}
-	var names []string
-	for _, c := range commands {
-		if strings.HasPrefix(c.name, name) {
-			names = append(names, "/"+c.name)
-		}
-	}
-	if len(names) == 0 {
-		return "no such command — /help"
-	}
-	return strings.Join(names, " ")
-}
-
-// sdkStatusName names a GetStatus value.
-func sdkStatusName(s int) string {
-	switch s {
-	case sdk.StatusLoggedIn:
-		return "online"
-	case sdk.StatusLoggingIn:
-		return "logging in"
-	case sdk.StatusReconnecting:
-		return "reconnecting"
-	}
-	return "offline"
+	return nil
 }

@@ -202,7 +202,12 @@ func (e *editor) layout(w int) (rows [][2]int, crow, ccol int) {
 	return rows, crow, ccol
 }
 
+// runeWidth is the cells a rune takes. Printable ASCII needs no lookup:
+// laying out a 10,000-character line on every key stays cheap.
 func runeWidth(r rune) int {
+	if r >= 0x20 && r < 0x7f {
+		return 1
+	}
 	w := ansi.StringWidth(string(r))
 	if w < 1 {
 		return 1

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/vt"
 
 	"github.com/xinling/xinling/keymap"
 	"github.com/xinling/xinling/sdk"
 	"github.com/xinling/xinling/themes"
+	"github.com/xinling/xinling/ui/uitest"
 )
 
 // fakeSDK records the SDK methods the model calls.
@@ -143,102 +143,34 @@ func rawOut(cmd tea.Cmd) string {
 }
 
 // press sends keys by name: "enter", "ctrl+k", "alt+enter", "a", "esc"…
-func press(m *Model, keys ...string) tea.Cmd {
-	var last tea.Cmd
-	for _, k := range keys {
-		_, last = m.Update(keyMsg(k))
-	}
-	return last
-}
+func press(m *Model, keys ...string) tea.Cmd { return uitest.Press(m, keys...) }
 
 // typeText types text one key at a time.
-func typeText(m *Model, s string) {
-	for _, r := range s {
-		if r == ' ' {
-			m.Update(tea.KeyPressMsg{Code: tea.KeySpace, Text: " "})
-			continue
-		}
-		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
-	}
-}
+func typeText(m *Model, s string) { uitest.Type(m, s) }
 
-func keyMsg(s string) tea.KeyPressMsg {
-	var mod tea.KeyMod
-	for {
-		switch {
-		case strings.HasPrefix(s, "ctrl+"):
-			mod |= tea.ModCtrl
-			s = s[5:]
-			continue
-		case strings.HasPrefix(s, "alt+"):
-			mod |= tea.ModAlt
-			s = s[4:]
-			continue
-		case strings.HasPrefix(s, "shift+"):
-			mod |= tea.ModShift
-			s = s[6:]
-			continue
-		}
-		break
-	}
-	named := map[string]rune{"enter": tea.KeyEnter, "tab": tea.KeyTab, "esc": tea.KeyEscape, "up": tea.KeyUp,
-		"down": tea.KeyDown, "left": tea.KeyLeft, "right": tea.KeyRight, "pgup": tea.KeyPgUp, "pgdown": tea.KeyPgDown,
-		"home": tea.KeyHome, "end": tea.KeyEnd, "backspace": tea.KeyBackspace, "space": tea.KeySpace, "f1": tea.KeyF1,
-		"delete": tea.KeyDelete}
-	if r, ok := named[s]; ok {
-		k := tea.KeyPressMsg{Code: r, Mod: mod}
-		if r == tea.KeySpace && mod == 0 {
-			k.Text = " "
-		}
-		return k
-	}
-	r := []rune(s)[0]
-	if mod == 0 {
-		return tea.KeyPressMsg{Code: r, Text: s}
-	}
-	return tea.KeyPressMsg{Code: r, Mod: mod}
-}
+func keyMsg(s string) tea.KeyPressMsg { return uitest.Key(s) }
 
 // screen renders the model at w×h into a virtual terminal and returns
 // what a user would see, one line per row.
 func screen(t testing.TB, m *Model, w, h int) []string {
 	t.Helper()
-	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
-	em := vt.NewEmulator(w, h)
-	defer em.Close()
-	content := m.View().Content
-	if n := strings.Count(content, "\n") + 1; n != h {
-		t.Fatalf("view has %d lines, want %d", n, h)
-	}
-	em.WriteString("\x1b[H\x1b[2J" + strings.ReplaceAll(content, "\n", "\r\n"))
-	rows := strings.Split(em.String(), "\n")
-	if len(rows) > h {
-		rows = rows[:h]
-	}
-	return rows
+	return uitest.Screen(t, m, w, h)
 }
 
 func screenText(t testing.TB, m *Model, w, h int) string {
-	return strings.Join(screen(t, m, w, h), "\n")
+	t.Helper()
+	return uitest.ScreenText(t, m, w, h)
 }
 
 // mustSee fails unless every want appears on screen.
 func mustSee(t testing.TB, scr string, want ...string) {
 	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(scr, w) {
-			t.Fatalf("screen lacks %q:\n%s", w, scr)
-		}
-	}
+	uitest.MustSee(t, scr, want...)
 }
 
 func mustNotSee(t testing.TB, scr string, bad ...string) {
 	t.Helper()
-	for _, w := range bad {
-		if strings.Contains(scr, w) {
-			t.Fatalf("screen shows %q:\n%s", w, scr)
-		}
-	}
+	uitest.MustNotSee(t, scr, bad...)
 }
 
 // pump delivers the SDK events a real client has queued, waiting up to d

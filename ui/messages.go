@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -12,6 +15,75 @@ import (
 // through 100,000 messages wraps only the messages it passes.
 
 const tsWidth = 6 // "15:04 "
+
+func (m *Model) messagesTitle() string {
+	c := m.chats.active
+	if c == nil {
+		return "messages"
+	}
+	t := c.Key()
+	if c.Kind == convChannel {
+		switch {
+		case m.channel.joined == c.Name:
+			t += fmt.Sprintf(" · %d here", len(m.channel.members))
+		case m.channel.joining == c.Name:
+			t += " · joining…"
+		default:
+			t += " · not joined"
+		}
+	}
+	if c.Kind == convSystem {
+		t = "xinling · system log"
+	}
+	if !c.Follow {
+		if c.Unread > 0 {
+			t += fmt.Sprintf(" · ↓ %d new (end)", c.Unread)
+		} else {
+			t += " · scrolled (end resumes)"
+		}
+	}
+	return t
+}
+
+func (m *Model) renderMessages(w, h int) []string {
+	c := m.chats.active
+	if c == nil || len(c.Msgs) == 0 {
+		return []string{m.st.Hint.Render("no messages yet")}
+	}
+	lines := m.visibleLines(c, w, h)
+	if c.Follow && len(lines) < h { // bottom-align
+		pad := make([]string, h-len(lines), h)
+		lines = append(pad, lines...)
+	}
+	return lines
+}
+
+func (m *Model) messagesKey(msg tea.KeyPressMsg) {
+	k := m.keys.Messages
+	c := m.chats.active
+	switch {
+	case key.Matches(msg, k.Up):
+		m.scrollMessages(-1)
+	case key.Matches(msg, k.Down):
+		m.scrollMessages(1)
+	case key.Matches(msg, k.PageUp):
+		m.scrollMessages(-m.pageSize())
+	case key.Matches(msg, k.PageDown):
+		m.scrollMessages(m.pageSize())
+	case key.Matches(msg, k.Top):
+		c.Follow, c.Top, c.TopLine = false, 0, 0
+		m.normalizeScroll(c)
+	case key.Matches(msg, k.Bottom):
+		c.Follow = true
+		c.Unread, c.Mentions = 0, 0
+	default:
+		// typing while the messages have focus goes to the composer
+		if msg.Text != "" && msg.Mod&(tea.ModCtrl|tea.ModAlt) == 0 {
+			m.focus = focusComposer
+			m.composer.Insert(msg.Text)
+		}
+	}
+}
 
 // msgLines returns a message's lines at width w, from the cache when it
 // can.
@@ -214,7 +286,7 @@ func (m *Model) topOfFollow(c *Conversation, w, h int) (int, int) {
 // scrollMessages scrolls the active conversation by d lines (negative: up,
 // to older messages). Reaching the newest resumes following.
 func (m *Model) scrollMessages(d int) {
-	c := m.active
+	c := m.chats.active
 	if c == nil || len(c.Msgs) == 0 {
 		return
 	}
@@ -269,7 +341,7 @@ func (m *Model) normalizeScroll(c *Conversation) {
 		}
 	}
 	c.Follow = true
-	if c == m.active {
+	if c == m.chats.active {
 		c.Unread, c.Mentions = 0, 0
 	}
 }

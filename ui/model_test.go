@@ -32,7 +32,7 @@ func TestSendChannelMessageLifecycle(t *testing.T) {
 	typeText(m, "hello world")
 	press(m, "enter")
 	wantCalls(t, f, "MessageChannelSend(lobby,hello world)")
-	msg := lastMsg(m.active)
+	msg := lastMsg(m.chats.active)
 	if !msg.Own || msg.State != stateSending || msg.ID == "" {
 		t.Fatalf("own message = %+v", msg)
 	}
@@ -40,8 +40,8 @@ func TestSendChannelMessageLifecycle(t *testing.T) {
 	// the echo of our own channel message is not shown twice
 	send(m, Event{Name: "MessageChannelReceive", Channel: "lobby", Account: "alice", Value: "hello world"})
 	send(m, Event{Name: "MessageSendSuccess", MsgID: msg.ID})
-	if msg.State != stateSent || lastMsg(m.active) != msg {
-		t.Fatalf("after success: state %v, last %+v", msg.State, lastMsg(m.active))
+	if msg.State != stateSent || lastMsg(m.chats.active) != msg {
+		t.Fatalf("after success: state %v, last %+v", msg.State, lastMsg(m.chats.active))
 	}
 	scr := screenText(t, m, 120, 40)
 	mustSee(t, scr, "alice hello world ✓")
@@ -55,7 +55,7 @@ func TestSendErrorShownInline(t *testing.T) {
 	typeText(m, "too fast")
 	press(m, "enter")
 	f.took()
-	msg := lastMsg(m.active)
+	msg := lastMsg(m.chats.active)
 	send(m, Event{Name: "MessageSendError", MsgID: msg.ID, Code: 400})
 	if msg.State != stateFailed {
 		t.Fatalf("state %v", msg.State)
@@ -191,7 +191,7 @@ func TestCallCommandsAndDTMF(t *testing.T) {
 	press(m, "enter")
 	wantCalls(t, f, "ChannelInviteEnd(c1,bob)")
 	send(m, Event{Name: "InviteEndByMyself", Channel: "c1", Account: "bob"})
-	if c := m.calls[0]; c.State != "ended" || c.DTMF != "12#" {
+	if c := m.calls.list[0]; c.State != "ended" || c.DTMF != "12#" {
 		t.Fatalf("call = %+v", c)
 	}
 	typeText(m, "/refuse")
@@ -207,12 +207,12 @@ func TestUnknownCommandAndSDKErrorShownWhereActed(t *testing.T) {
 	send(m, Event{Name: "Error", Attr: "ChannelSetAttr", Code: 1004, Typ: "bad attribute name"})
 	scr := screenText(t, m, 120, 40)
 	mustSee(t, scr, "ChannelSetAttr failed: GENERAL_E_WRONG_PARAM (1004)", "bad attribute name")
-	if !m.noticeErr {
+	if !m.composer.noticeErr {
 		t.Fatal("the error is not on the composer line")
 	}
 	send(m, Event{Name: "ChannelJoinFailed", Channel: "secret", Code: 300})
-	if c := m.byKey["#secret"]; c == nil || lastMsg(c).Kind != kindError {
-		t.Fatalf("join failure not in its channel: %+v", m.byKey["#secret"])
+	if c := m.chats.byKey["#secret"]; c == nil || lastMsg(c).Kind != kindError {
+		t.Fatalf("join failure not in its channel: %+v", m.chats.byKey["#secret"])
 	}
 }
 
@@ -255,7 +255,7 @@ func TestInviteDialogRefuseWithExtra(t *testing.T) {
 	press(m, "shift+tab") // back to refuse
 	press(m, "enter")
 	wantCalls(t, f, `ChannelInviteRefuse(c9,dave,{"why":"busy"})`)
-	if c := m.calls[0]; c.State != "refused" {
+	if c := m.calls.list[0]; c.State != "refused" {
 		t.Fatalf("state %s", c.State)
 	}
 }
@@ -332,15 +332,15 @@ func TestUnreadRulerAndNextUnread(t *testing.T) {
 	m, _, _ := newTestModel(t)
 	send(m, Event{Name: "MessageInstantReceive", Account: "carol", Value: "psst"},
 		Event{Name: "MessageInstantReceive", Account: "carol", Value: "are you there?"})
-	c := m.byKey["@carol"]
+	c := m.chats.byKey["@carol"]
 	if c.Unread != 2 {
 		t.Fatalf("unread = %d", c.Unread)
 	}
 	scr := screenText(t, m, 120, 40)
 	mustSee(t, scr, "@ carol", "2 unread")
 	press(m, "ctrl+n")
-	if m.active != c || c.Unread != 0 {
-		t.Fatalf("ctrl+n: active %s, unread %d", m.active.Key(), c.Unread)
+	if m.chats.active != c || c.Unread != 0 {
+		t.Fatalf("ctrl+n: active %s, unread %d", m.chats.active.Key(), c.Unread)
 	}
 	scr = screenText(t, m, 120, 40)
 	mustSee(t, scr, "── new ──", "carol psst", "carol are you there?")
@@ -371,7 +371,7 @@ func TestFollowModeAndScrolling(t *testing.T) {
 	press(m, "pgup")
 	scr := screenText(t, m, 120, 40)
 	mustNotSee(t, scr, "message 199")
-	if m.active.Follow {
+	if m.chats.active.Follow {
 		t.Fatal("still following after pgup")
 	}
 	send(m, Event{Name: "MessageChannelReceive", Channel: "lobby", Account: "bob", Value: "brand new"})
@@ -379,10 +379,10 @@ func TestFollowModeAndScrolling(t *testing.T) {
 	mustNotSee(t, scr, "brand new")
 	mustSee(t, scr, "↓ 1 new")
 	// mouse wheel scrolls too
-	top := m.active.Top
-	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
-	if m.active.Top >= top {
-		t.Fatalf("wheel up: top %d → %d", top, m.active.Top)
+	top := m.chats.active.Top
+	m.Update(tea.MouseWheelMsg{X: 40, Y: 10, Button: tea.MouseWheelUp}) // over the messages
+	if m.chats.active.Top >= top {
+		t.Fatalf("wheel up: top %d → %d", top, m.chats.active.Top)
 	}
 	m.focus = focusMessages
 	press(m, "g")
@@ -390,12 +390,12 @@ func TestFollowModeAndScrolling(t *testing.T) {
 	press(m, "G")
 	scr = screenText(t, m, 120, 40)
 	mustSee(t, scr, "brand new")
-	if !m.active.Follow {
+	if !m.chats.active.Follow {
 		t.Fatal("end did not resume following")
 	}
 	// scrolling down to the bottom resumes following as well
 	press(m, "k", "k", "j", "j")
-	if !m.active.Follow {
+	if !m.chats.active.Follow {
 		t.Fatal("scrolling back down did not resume following")
 	}
 }
@@ -406,16 +406,16 @@ func TestAttributesPaneFlashLogAndAuthor(t *testing.T) {
 		Event{Name: "ChannelAttrChangedBy", Channel: "lobby", Attr: "topic", Typ: "update", Account: "bob"})
 	scr := screenText(t, m, 120, 40)
 	mustSee(t, scr, "attributes · #lobby", "topic", "hello", "built-in", "_member_num", "update topic by bob")
-	if !strings.Contains(strings.Join(m.renderAttrs(32, 20), "\n"), "\x1b[") {
+	if !strings.Contains(strings.Join(m.attrs.render(m, 32, 20), "\n"), "\x1b[") {
 		t.Fatal("no styling at all in the attributes pane")
 	}
-	a := m.attrs.Items["topic"]
+	a := m.attrs.ch.Items["topic"]
 	if a.Changed != ck.now() {
 		t.Fatal("the change is not timed for the flash")
 	}
 	// edit it in the dialog: focus the pane, select topic, e
 	m.focusPane(focusAttrs)
-	m.sel[focusAttrs] = 0
+	m.attrs.sel = 0
 	press(m, "e")
 	d, ok := m.topDialog().(*attrDialog)
 	if !ok {
@@ -438,10 +438,10 @@ func TestAttributesPaneFlashLogAndAuthor(t *testing.T) {
 	press(m, "C", "y")
 	wantCalls(t, f, "ChannelClearAttr(lobby)")
 	send(m, Event{Name: "ChannelAttrUpdated", Channel: "lobby", Typ: "clear"})
-	if _, ok := m.attrs.Items["topic"]; ok {
+	if _, ok := m.attrs.ch.Items["topic"]; ok {
 		t.Fatal("clear left topic")
 	}
-	if _, ok := m.attrs.Items["_member_num"]; !ok {
+	if _, ok := m.attrs.ch.Items["_member_num"]; !ok {
 		t.Fatal("clear removed a built-in attribute")
 	}
 	mustSee(t, screenText(t, m, 120, 40), "clear")
@@ -501,8 +501,8 @@ func TestQuickSwitcher(t *testing.T) {
 	mustSee(t, screenText(t, m, 80, 24), "Switch to", "@carol (1)", "#dev (join)")
 	typeText(m, "car")
 	press(m, "enter")
-	if m.active.Key() != "@carol" {
-		t.Fatalf("active %s", m.active.Key())
+	if m.chats.active.Key() != "@carol" {
+		t.Fatalf("active %s", m.chats.active.Key())
 	}
 	press(m, "ctrl+k")
 	typeText(m, "#dev")
@@ -511,8 +511,8 @@ func TestQuickSwitcher(t *testing.T) {
 	press(m, "ctrl+k")
 	typeText(m, "@newperson")
 	press(m, "enter")
-	if m.active.Key() != "@newperson" {
-		t.Fatalf("active %s", m.active.Key())
+	if m.chats.active.Key() != "@newperson" {
+		t.Fatalf("active %s", m.chats.active.Key())
 	}
 }
 
@@ -554,8 +554,8 @@ func TestEventsInspectorFilterAndDrops(t *testing.T) {
 	m, _, _ := newTestModel(t)
 	m.applyBatch(sdkBatchMsg{Events: []Event{{Name: "Log", Value: "socket opened"}}, Dropped: 7})
 	press(m, "ctrl+e")
-	if !m.showEvents || m.focus != focusEvents {
-		t.Fatalf("events pane: show %v focus %v", m.showEvents, m.focus)
+	if !m.events.show || m.focus != focusEvents {
+		t.Fatalf("events pane: show %v focus %v", m.events.show, m.focus)
 	}
 	scr := screenText(t, m, 120, 40)
 	mustSee(t, scr, "events ·", "7 dropped", "onLog(value=socket opened)", "onChannelJoined(ch=lobby)")
@@ -690,11 +690,11 @@ func (lightGray) RGBA() (r, g, b, a uint32) { return 0xeeee, 0xeeee, 0xeeee, 0xf
 func TestMentionBadge(t *testing.T) {
 	m, _, _ := newTestModel(t)
 	send(m, Event{Name: "MessageInstantReceive", Account: "erin", Value: "hey"})
-	m.switchTo(m.byKey["@erin"]) // looking at a conversation with erin, not #lobby
+	m.switchTo(m.chats.byKey["@erin"]) // looking at a conversation with erin, not #lobby
 	send(m, Event{Name: "MessageChannelReceive", Channel: "lobby", Account: "carol", Value: "lunch anyone?"},
 		Event{Name: "MessageChannelReceive", Channel: "lobby", Account: "carol", Value: "@" + m.account + " you in?"},
 		Event{Name: "MessageChannelReceive", Channel: "lobby", Account: "dave", Value: "ask " + m.account + "x"})
-	c := m.byKey["#lobby"]
+	c := m.chats.byKey["#lobby"]
 	if c == nil || c.Unread != 3 || c.Mentions != 1 {
 		t.Fatalf("#lobby: %+v", c)
 	}

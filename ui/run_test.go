@@ -32,23 +32,6 @@ func TestParseFlags(t *testing.T) {
 	if _, err := parseFlags([]string{"serv"}, io.Discard); err == nil || !strings.Contains(err.Error(), "serve") {
 		t.Fatalf("stray argument: %v", err)
 	}
-	if hostPort("ws://127.0.0.1:9470/ws") != "127.0.0.1:9470" || hostPort("10.0.0.1:5") != "10.0.0.1:5" {
-		t.Fatal("hostPort")
-	}
-}
-
-func TestEmbeddedServer(t *testing.T) {
-	e, err := StartEmbedded("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !listening(e.Addr) {
-		t.Fatal("embedded server not listening")
-	}
-	e.Stop()
-	if listening(e.Addr) {
-		t.Fatal("still listening after Stop")
-	}
 }
 
 func TestTypingInAListGoesToTheComposer(t *testing.T) {
@@ -59,4 +42,43 @@ func TestTypingInAListGoesToTheComposer(t *testing.T) {
 		t.Fatalf("focus %v composer %q dialog %T", m.focus, m.composer.Value(), m.topDialog())
 	}
 	wantCalls(t, f)
+}
+
+func TestParseArgsResolvesFlagsOverConfig(t *testing.T) {
+	t.Setenv("NO_COLOR", "")
+	t.Setenv("XINLING_SERVER", "")
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	p := filepath.Join(t.TempDir(), "config.json")
+	none := ""
+	if err := SaveConfig(p, Config{Server: "ws://cfg:1", Account: "amy", Channel: &none, Theme: "light",
+		Keys: map[string][]string{"global.nope": {"x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseArgs([]string{"--config", p, "--account", "bob"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Server != "ws://cfg:1" || s.Account != "bob" || s.Channel != "" || s.App != "xinling" || s.Token != "_no_need_token" ||
+		s.Palette.Name != "light" || s.AutoTheme || !s.Notify {
+		t.Fatalf("settings %+v", s)
+	}
+	if s.HistoryMax != 1000 || s.HistoryDir == "" {
+		t.Fatalf("history %q %d", s.HistoryDir, s.HistoryMax)
+	}
+	if len(s.Notes) != 1 || !strings.Contains(s.Notes[0], "unknown key actions global.nope") {
+		t.Fatalf("notes %q", s.Notes)
+	}
+	// NO_COLOR means plain unless a theme is asked for on the command line
+	t.Setenv("NO_COLOR", "1")
+	if s, _ := ParseArgs([]string{"--config", p}, io.Discard); s.Palette.Name != "plain" {
+		t.Fatalf("NO_COLOR: theme %s", s.Palette.Name)
+	}
+	if s, _ := ParseArgs([]string{"--config", p, "--theme", "dark"}, io.Discard); s.Palette.Name != "dark" {
+		t.Fatalf("NO_COLOR with --theme dark: %s", s.Palette.Name)
+	}
+	// the demo makes up an account when none is given
+	s, _ = ParseArgs([]string{"--config", filepath.Join(t.TempDir(), "none.json"), "--demo"}, io.Discard)
+	if s.Account == "" || !s.Demo || s.HistoryDir != "" {
+		t.Fatalf("demo settings %+v", s)
+	}
 }
