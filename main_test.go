@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	if other := os.Getenv("XINLING_SERVE_BIN"); other != "" {
+		bin = other // another build's server, to see a test fail on it
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -56,6 +59,7 @@ func TestTokenCommandVectors(t *testing.T) {
 type serveProc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
+	args []string
 	addr string
 	done chan error
 	log  *bytes.Buffer
@@ -68,7 +72,7 @@ func startServe(t *testing.T, args ...string) *serveProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &serveProc{t: t, cmd: cmd, done: make(chan error, 1), log: &bytes.Buffer{}}
+	s := &serveProc{t: t, cmd: cmd, args: args, done: make(chan error, 1), log: &bytes.Buffer{}}
 	cmd.Stderr = &lockedWriter{w: s.log}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -87,6 +91,18 @@ func startServe(t *testing.T, args ...string) *serveProc {
 		}
 	})
 	return s
+}
+
+// again starts the same command on the same address (after stop).
+func (s *serveProc) again() *serveProc {
+	s.t.Helper()
+	args := append([]string(nil), s.args...)
+	for i := range args {
+		if args[i] == "--listen" && i+1 < len(args) {
+			args[i+1] = s.addr
+		}
+	}
+	return startServe(s.t, args...)
 }
 
 // stop sends sig and waits for the process to end.

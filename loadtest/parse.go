@@ -2,6 +2,8 @@ package loadtest
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,9 +11,19 @@ import (
 	"github.com/xinling/xinling/sdk/wire"
 )
 
-// A benchmark message's text is "P.S.T." — publisher index, sequence number
-// (from 1), send time in Unix nanoseconds — padded with 'x' to --size bytes.
-// It needs no JSON escaping, so it reads back byte for byte.
+// A benchmark message's text is "P.S.T.R." — publisher index, sequence
+// number (from 1), send time in Unix nanoseconds, the run's id — padded
+// with 'x' to --size bytes. It needs no JSON escaping, so it reads back
+// byte for byte. The run's id tells this run's messages from those an
+// earlier run left queued for the same accounts (with --data they are
+// delivered at the next login, as they should be).
+
+// runID names this process's run.
+var runID = func() uint64 {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return uint64(binary.BigEndian.Uint32(b[:]))
+}()
 
 func appendText(b []byte, pub int, seq uint64, ts int64, size int) []byte {
 	start := len(b)
@@ -21,15 +33,18 @@ func appendText(b []byte, pub int, seq uint64, ts int64, size int) []byte {
 	b = append(b, '.')
 	b = strconv.AppendInt(b, ts, 10)
 	b = append(b, '.')
+	b = strconv.AppendUint(b, runID, 10)
+	b = append(b, '.')
 	for len(b)-start < size {
 		b = append(b, 'x')
 	}
 	return b
 }
 
-// parseText reads "P.S.T." at the start of s.
+// parseText reads "P.S.T.R." at the start of s; ok is false for a text
+// that is not this run's.
 func parseText(s []byte) (pub int, seq uint64, ts int64, ok bool) {
-	var p, q, t uint64
+	var p, q, t, r uint64
 	if p, s, ok = parseUint(s); !ok || len(s) == 0 || s[0] != '.' {
 		return 0, 0, 0, false
 	}
@@ -37,6 +52,9 @@ func parseText(s []byte) (pub int, seq uint64, ts int64, ok bool) {
 		return 0, 0, 0, false
 	}
 	if t, s, ok = parseUint(s[1:]); !ok || len(s) == 0 || s[0] != '.' {
+		return 0, 0, 0, false
+	}
+	if r, s, ok = parseUint(s[1:]); !ok || len(s) == 0 || s[0] != '.' || r != runID {
 		return 0, 0, 0, false
 	}
 	if p > 1<<30 {

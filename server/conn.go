@@ -41,9 +41,12 @@ type Conn struct {
 	flushing bool         // a flusher goroutine is writing the queue
 	queuedAt atomic.Int64 // unix ns when the queue last went from empty to not (written under mu)
 	closed   bool
-	sess     *Session // set once logged in; guarded by mu
-	requests *rate.Limiter
-	pending  answerGate // answers still to come (answers.go)
+	// lingering: closed for sending, the close frame written, the reader
+	// still reading until the client closes (linger).
+	lingering bool
+	sess      *Session // set once logged in; guarded by mu
+	requests  *rate.Limiter
+	pending   answerGate // answers still to come (answers.go)
 }
 
 func newConn(n *Node, ws *websocket.Conn, fd int, addr string) *Conn {
@@ -125,11 +128,11 @@ func (c *Conn) answer(id uint64, b []byte) {
 // close shuts the socket; the reader notices and detaches the session.
 func (c *Conn) close() {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed && !c.lingering {
 		c.mu.Unlock()
 		return
 	}
-	c.closed = true
+	c.closed, c.lingering = true, false
 	c.queue = nil
 	c.mu.Unlock()
 	if c.link != nil {
@@ -197,12 +200,7 @@ func (c *Conn) drain() {
 		c.mu.Unlock()
 		for len(q) > 0 {
 			if q[0] == nil {
-				_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
-				_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-				c.close()
-				c.mu.Lock()
-				c.flushing = false
-				c.mu.Unlock()
+				c.linger()
 				return
 			}
 			n, err := c.writeBatch(q)
@@ -217,6 +215,25 @@ func (c *Conn) drain() {
 			q = q[n:]
 		}
 	}
+}
+
+// closeLinger is how long a connection told to close still reads what its
+// client sent before it heard: the acknowledgements among it are applied
+// (a shutdown loses no receipt), whatever else is handled as usual.
+const closeLinger = time.Second
+
+// linger, on the flusher, writes the close frame and leaves the socket
+// to the reader, which ends it when the client answers the close or
+// closeLinger has passed. Nothing more is sent.
+func (c *Conn) linger() {
+	c.mu.Lock()
+	c.closed, c.lingering = true, true
+	c.queue = nil
+	c.flushing = false
+	c.mu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+	_ = c.ws.SetReadDeadline(time.Now().Add(closeLinger))
 }
 
 // writeBatch writes the leading frames of q (up to a close marker or
@@ -282,9 +299,9 @@ func (c *Conn) readFrames(up Upstream) {
 			// Silence is counted from here: a client is not dead because
 			// its last requests took long to handle (a slow disk).
 			c.mu.Lock()
-			sess := c.sess
+			sess, lingering := c.sess, c.lingering
 			c.mu.Unlock()
-			if sess != nil {
+			if sess != nil && !lingering {
 				_ = c.ws.SetReadDeadline(time.Now().Add(3 * c.node.cfg.Heartbeat))
 			}
 		}
