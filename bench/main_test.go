@@ -84,14 +84,16 @@ type inproc struct {
 
 // startServer starts a server in this process on 127.0.0.1:0 (as
 // e2e/harness_test.go does) and stops it in tb.Cleanup.
-func startServer(tb testing.TB) *inproc {
+func startServer(tb testing.TB) *inproc { return startServerWith(tb, store.Memory()) }
+
+// startServerWith is startServer with the store st, which it closes.
+func startServerWith(tb testing.TB, st store.Store) *inproc {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatalf("listen: %v", err)
 	}
 	cfg := benchConfig()
-	st := store.Memory()
 	cfg.Store = st
 	node := server.New(cfg)
 	done := make(chan error, 1)
