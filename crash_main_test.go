@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -52,6 +53,7 @@ type rawPeer struct {
 	dropped   int    // redeliveries dropped by key
 	online    bool
 	logins    int
+	lastErr   error
 }
 
 func newRawPeer(account, to string, urls []string, interval time.Duration, cursor bool) *rawPeer {
@@ -75,7 +77,9 @@ func (p *rawPeer) run(ctx context.Context, send <-chan struct{}, wg *sync.WaitGr
 			<-conns
 			return
 		case err := <-conns:
-			_ = err // lost: connect again, after a moment
+			p.mu.Lock()
+			p.lastErr = err // lost: connect again, after a moment
+			p.mu.Unlock()
 			select {
 			case <-ctx.Done():
 				return
@@ -205,6 +209,7 @@ func (p *rawPeer) frame(ws *websocket.Conn, f *wire.Frame) bool {
 		delete(p.pending, f.ID)
 		if f.Err != nil {
 			p.failed[mid] = true
+			p.lastErr = f.Err
 		} else {
 			p.sent[mid] = true
 		}
@@ -279,6 +284,14 @@ func (p *rawPeer) sendLocked(ws *websocket.Conn, mid string) {
 	go func() { _ = p.write(ws, b) }() // a failed write: the next session resends it
 }
 
+// describe says where the peer is, for a failure's message.
+func (p *rawPeer) describe() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fmt.Sprintf("%s: online %v (url %d), %d logins, %d made, %d sent, %d failed, %d pending, %d to resend, %d got, last error %v",
+		p.account, p.online, p.url, p.logins, p.n, len(p.sent), len(p.failed), len(p.pending), len(p.resend), len(p.got), p.lastErr)
+}
+
 // settled reports whether every message made was answered.
 func (p *rawPeer) settled() bool {
 	p.mu.Lock()
@@ -327,7 +340,13 @@ func crashRun(t *testing.T, pairs int, every time.Duration, urls []string, curso
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d of %d peers still not", what, left, len(peers))
+				var stuck []string
+				for _, p := range peers {
+					if !cond(p) && len(stuck) < 5 {
+						stuck = append(stuck, p.describe())
+					}
+				}
+				t.Fatalf("%s: %d of %d peers still not, such as:\n%s", what, left, len(peers), strings.Join(stuck, "\n"))
 			}
 			time.Sleep(20 * time.Millisecond) // peers' state, polled with a deadline
 		}
@@ -428,11 +447,18 @@ func TestCrashSIGKILLExactlyOnce(t *testing.T) {
 // back as an edge.
 func TestCrashClusterSIGKILLCore(t *testing.T) {
 	procs := startServeCluster(t, "--max-conns-per-addr", "5000", "--login-rate", "100000")
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, p := range procs {
+				t.Logf("node%d's warnings and errors:\n%s", i+1, notable(p.log.String()))
+			}
+		}
+	})
 	var urls []string
 	for _, p := range procs {
 		urls = append(urls, p.addr)
 	}
-	peers := crashRun(t, 500, 200*time.Millisecond, urls, true, func([]*rawPeer) {
+	peers := crashRun(t, 500, time.Second, urls, true, func([]*rawPeer) {
 		core := waitCore(t, procs, -1)
 		if err := procs[core].stop(syscall.SIGKILL); err == nil {
 			t.Fatal("SIGKILL did not kill")
@@ -485,4 +511,17 @@ func TestCrashSIGTERMAppliesReceipts(t *testing.T) {
 		t.Errorf("%d acknowledged messages delivered again: receipts lost at shutdown", redelivered)
 	}
 	t.Logf("%d messages delivered again (unacknowledged when the server went away; no cursor)", again)
+}
+
+// notable is what a server logged of its role and store, its warnings and
+// errors: the last 40 such lines.
+func notable(log string) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") ||
+			strings.Contains(l, "core") || strings.Contains(l, "store") || strings.Contains(l, "lease") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out[max(0, len(out)-40):], "\n")
 }

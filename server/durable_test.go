@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,5 +184,38 @@ func TestLoginCursor(t *testing.T) {
 			t.Fatalf("cursor %+v: first message %q, want %q", c.cursor, m.Msg, c.want)
 		}
 		_ = b.ws.Close()
+	}
+}
+
+// TestLoginDeliversAFullQueue: a full queue (1,000 messages of 8 KB, twice
+// the connection's outbound bound) reaches a fresh login at the pace its
+// client acknowledges; written at once it dropped the client as slow, at
+// every login.
+func TestLoginDeliversAFullQueue(t *testing.T) {
+	n, url := testNode(t, Config{RequestRate: 1 << 20, UserRate: 1 << 20})
+	a := dialRaw(t, url)
+	a.login("app", "sender")
+	body := strings.Repeat("x", 8000)
+	const msgs = 1000
+	for i := range msgs {
+		if f := a.call(wire.OpPeerSend, wire.PeerSendReq{To: "offline", Msg: fmt.Sprint(i, body)}); f.Err != nil {
+			t.Fatalf("send %d: %v", i, f.Err)
+		}
+	}
+	r := dialRaw(t, url)
+	r.login("app", "offline")
+	for i := range msgs {
+		var m wire.PeerMsg
+		f := r.push(wire.PushPeerMsg)
+		mustDecode(t, f, &m)
+		if !strings.HasPrefix(m.Msg, fmt.Sprint(i, "x")) {
+			t.Fatalf("push %d: %.12q…", i, m.Msg)
+		}
+		if f.Seq%50 == 0 {
+			r.write(wire.MustEncode(0, wire.OpPing, wire.PingReq{Ack: f.Seq}))
+		}
+	}
+	if st := n.Stats(); st.SlowDrops != 0 {
+		t.Fatalf("dropped as slow: %+v", st)
 	}
 }

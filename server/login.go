@@ -164,9 +164,8 @@ func (c *Conn) resume(id uint64, req *wire.LoginReq) bool {
 		}
 		acked := s.backlog[:i]
 		s.backlog = append(s.backlog[:0:0], s.backlog[i:]...)
-		for _, p := range s.backlog {
-			c.send(p.frame)
-		}
+		s.rewindLocked()
+		s.pumpLocked()
 		// Channel stream: replay from history, or send the state afresh.
 		var m *member
 		if ch != nil {

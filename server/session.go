@@ -31,6 +31,10 @@ type Session struct {
 	channel *Channel   // the one channel the session is in, or nil
 	seq     uint64     // last user-stream seq assigned
 	backlog []userPush // unacknowledged user-stream pushes, in seq order
+	// sent of them are written to conn, inflight bytes in all (flow control:
+	// see userWindow).
+	sent     int
+	inflight int
 	// delivered is the key of the last queued peer message pushed: the
 	// login's read of the queue and the messages accepted meanwhile may
 	// offer one twice, and keys only grow.
@@ -173,13 +177,35 @@ func (s *Session) pushUser(op string, d any, queueKey uint64) bool {
 	f := wire.Frame{Op: op, Seq: s.seq, D: raw}
 	b := f.Append(nil)
 	s.backlog = append(s.backlog, userPush{seq: s.seq, frame: b, queueKey: queueKey})
-	c := s.conn
+	s.pumpLocked()
 	s.mu.Unlock()
-	if c != nil {
-		c.send(b)
-	}
 	return true
 }
+
+// userWindow bounds the bytes of user-stream pushes written to a
+// connection and not yet acknowledged; more are written as the client
+// acknowledges. So a long backlog — a resume after many messages, a full
+// queue at login — goes out at the client's pace instead of overflowing the
+// connection's outbound bound (which would drop it at every attempt).
+const userWindow = 1 << 20
+
+// pumpLocked writes the backlog's next pushes while the window allows: in
+// order, under the session's lock (which the lock order lets take Conn.mu).
+func (s *Session) pumpLocked() {
+	if s.conn == nil {
+		return
+	}
+	for s.sent < len(s.backlog) && (s.inflight < userWindow || s.sent == 0) {
+		p := s.backlog[s.sent]
+		s.conn.send(p.frame)
+		s.sent++
+		s.inflight += len(p.frame)
+	}
+}
+
+// rewindLocked forgets what was written to a connection that is gone: the
+// next one gets the backlog from its start.
+func (s *Session) rewindLocked() { s.sent, s.inflight = 0, 0 }
 
 // ack drops acknowledged pushes and removes acknowledged offline messages from the store.
 func (s *Session) ack(seq uint64) {
@@ -190,9 +216,14 @@ func (s *Session) ack(seq uint64) {
 		if k := s.backlog[n].queueKey; k > maxKey {
 			maxKey = k
 		}
+		if n < s.sent {
+			s.inflight -= len(s.backlog[n].frame)
+		}
 		n++
 	}
+	s.sent = max(s.sent-n, 0)
 	s.backlog = append(s.backlog[:0:0], s.backlog[n:]...)
+	s.pumpLocked()
 	s.mu.Unlock()
 	if maxKey > 0 {
 		s.node.store.Dequeue(s.app, s.account, maxKey)
@@ -220,6 +251,7 @@ func (s *Session) detach(c *Conn) {
 		return
 	}
 	s.conn = nil
+	s.rewindLocked()
 	s.detachN++
 	n := s.detachN
 	s.grace = time.AfterFunc(s.node.cfg.Grace, func() { s.node.expire(s, n) })

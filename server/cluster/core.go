@@ -58,12 +58,14 @@ func (t *coreTerm) start() {
 	m := t.m
 	cfg := m.serverConfig()
 	if m.cfg.OpenStore != nil {
+		start := time.Now()
 		st, err := m.cfg.OpenStore()
 		if err != nil {
 			m.log.Error("core: open the store; giving the role up", "err", err)
 			go m.giveUp(t)
 			return
 		}
+		m.log.Info("core: store opened", "took", time.Since(start).Round(time.Millisecond))
 		t.store, cfg.Store = st, st
 	}
 	select {
@@ -82,7 +84,9 @@ func (t *coreTerm) start() {
 		return
 	}
 	t.sub = sub
+	start := time.Now()
 	t.gatherLeaders()
+	m.log.Info("core: ready", "gathering stream leaders took", time.Since(start).Round(time.Millisecond))
 	t.ready.Store(true)
 	t.beat()
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -22,7 +23,7 @@ import (
 // replicated log: every batch the committer applies is one message (or a
 // few, for a large batch) appended to the log stream, acknowledged once a
 // majority of the replicas has it, then applied to memory. Opening reads
-// the latest snapshot and the log after it. Every few tens of megabytes of
+// the latest snapshot and the log after it. Every few megabytes of
 // log the writer snapshots its memory (a copy-on-write copy, written in
 // the background) and purges the log the snapshot covers.
 //
@@ -49,7 +50,10 @@ type NATSOptions struct {
 	Prefix string
 	// Log names the log within the streams (default "0"): one per writer.
 	Log string
-	// SnapshotBytes is how much log is written between snapshots (default 64 MiB).
+	// SnapshotBytes is how much log is written, at least, between snapshots
+	// (default 8 MiB; at least as much as the last snapshot, so that
+	// snapshots never cost more than the log they replace). It bounds what
+	// a new writer reads before it can serve.
 	SnapshotBytes int64
 	// Store holds the rules' options.
 	Store Options
@@ -57,7 +61,7 @@ type NATSOptions struct {
 
 const (
 	maxPart          = 512 << 10 // bytes of one message, under NATS's default 1 MiB limit
-	defaultSnapBytes = 64 << 20
+	defaultSnapBytes = 8 << 20
 	publishPatience  = 30 * time.Second // retries of an append while JetStream elects a leader
 )
 
@@ -102,8 +106,9 @@ type jsBackend struct {
 	sinceSnap int64
 	snapEvery int64
 
-	snapMu   sync.Mutex // guards lastDone; held by the snapshot goroutine while it writes
-	lastDone uint64     // sequence of the last snapshot marker, expected by the next
+	snapMu   sync.Mutex   // guards lastDone; held by the snapshot goroutine while it writes
+	lastDone uint64       // sequence of the last snapshot marker, expected by the next
+	snapSize atomic.Int64 // bytes of the last snapshot
 	snapping sync.WaitGroup
 }
 
@@ -173,10 +178,12 @@ func OpenNATSBackend(js jetstream.JetStream, opts NATSOptions) (Backend, error) 
 			p.snapStream = st
 		}
 	}
+	start := time.Now()
 	if err := p.load(); err != nil {
 		p.cancel()
 		return nil, fmt.Errorf("store: nats: read the store: %w", err)
 	}
+	log.Info("store: read from JetStream", "log", p.logSubj, "bytes since the snapshot", p.sinceSnap, "took", time.Since(start).Round(time.Millisecond))
 	return p, nil
 }
 
@@ -218,7 +225,7 @@ func (p *jsBackend) Apply(b *Batch) error {
 	p.mem.mu.Lock()
 	p.mem.applyLocked(b)
 	var snap *btree.Map[string, []byte]
-	if p.sinceSnap >= p.snapEvery && p.snapMu.TryLock() {
+	if p.sinceSnap >= max(p.snapEvery, p.snapSize.Load()) && p.snapMu.TryLock() {
 		snap = p.mem.t.Copy() // copy-on-write: O(1) here
 		p.sinceSnap = 0
 	}
@@ -232,11 +239,12 @@ func (p *jsBackend) Apply(b *Batch) error {
 
 // append publishes msg expecting the subject's last sequence to be expect,
 // retrying while JetStream cannot answer. A retry of an append that was
-// stored after all is answered as a duplicate (the same message id), so it
-// is not stored twice.
+// stored after all is answered as a duplicate (the same message id) or
+// refused for the sequence it moved; then the log's last message is ours.
+// Only a last message of another id after expect means another writer.
 func (p *jsBackend) append(msg *nats.Msg, id string, expect uint64) (uint64, error) {
 	deadline := time.Now().Add(publishPatience)
-	for {
+	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
 		ack, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectLastSequencePerSubject(expect))
 		cancel()
@@ -246,12 +254,21 @@ func (p *jsBackend) append(msg *nats.Msg, id string, expect uint64) (uint64, err
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-			// Our own earlier attempt, stored after all, also moves the
-			// log's end: then the last message is ours.
-			if last, lerr := p.lastMsg(p.logStream, msg.Subject); lerr == nil && last != nil && last.Header.Get(jetstream.MsgIDHeader) == id {
+			// An earlier attempt of ours may still be on its way through
+			// the replicas (a busy cluster answers late): then the end of
+			// the log becomes our message.
+			last, lerr := p.lastMsg(p.logStream, msg.Subject)
+			switch {
+			case lerr != nil:
+				err = lerr
+			case last != nil && last.Header.Get(jetstream.MsgIDHeader) == id:
 				return last.Sequence, nil
+			case last != nil && last.Sequence > expect && attempt > 0 && time.Now().Before(deadline):
+				// Not ours yet: wait for ours to land, or for the proof
+				// that it never will (another id stays last).
+			case last != nil && last.Sequence > expect:
+				return 0, fmt.Errorf("another writer appended to the log %s (expected it to end at %d, it ends at %d): %w", msg.Subject, expect, last.Sequence, err)
 			}
-			return 0, fmt.Errorf("another writer appended to the log %s (expected it to end at %d): %w", msg.Subject, expect, err)
 		}
 		if p.ctx.Err() != nil || time.Now().After(deadline) {
 			return 0, fmt.Errorf("append to %s: %w", msg.Subject, err)
@@ -418,21 +435,48 @@ func (p *jsBackend) lastMsg(st jetstream.Stream, subj string) (*jetstream.RawStr
 // read calls fn for the messages on subj with sequences from..to, in order.
 // A consumer may sit on a replica that lags the leader; reading up to a
 // sequence the leader named waits for it to catch up instead of missing
-// the latest writes.
+// the latest writes. A consumer that stops delivering (made while the
+// stream was electing a leader, say) is replaced by a new one from where
+// it stopped.
 func (p *jsBackend) read(st jetstream.Stream, subj string, from, to uint64, fn func(seq uint64, m jetstream.Msg) error) error {
 	ctx, cancel := context.WithTimeout(p.ctx, 2*time.Minute)
 	defer cancel()
-	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+	next := from
+	for {
+		done, err := p.readSome(ctx, st, subj, next, to, fn)
+		if err != nil || done >= to {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("read %s up to %d (got to %d): %w", subj, to, done, ctx.Err())
+		}
+		if done >= next {
+			next = done + 1
+		}
+		p.log.Info("store: a reading of the log stalled; reading on with a new consumer", "subject", subj, "from", next, "to", to)
+	}
+}
+
+// readStall is how long a reading waits for its consumer's next message.
+const readStall = 3 * time.Second
+
+// readSome reads with one consumer until to, an error, or a stall; it
+// returns the last sequence it handed to fn (from−1 when none).
+func (p *jsBackend) readSome(ctx context.Context, st jetstream.Stream, subj string, from, to uint64, fn func(seq uint64, m jetstream.Msg) error) (uint64, error) {
+	last := from - 1
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	c, err := st.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subj},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    from,
 	})
+	cancel()
 	if err != nil {
-		return fmt.Errorf("read %s: %w", subj, err)
+		return last, nil // a stall of its own kind: try again
 	}
 	it, err := c.Messages()
 	if err != nil {
-		return fmt.Errorf("read %s: %w", subj, err)
+		return last, nil
 	}
 	type next struct {
 		m   jetstream.Msg
@@ -454,30 +498,39 @@ func (p *jsBackend) read(st jetstream.Stream, subj string, from, to uint64, fn f
 		for range msgs {
 		}
 	}()
+	stall := time.NewTimer(readStall)
+	defer stall.Stop()
 	for {
 		var n next
 		select {
 		case n = <-msgs:
+		case <-stall.C:
+			return last, nil
 		case <-ctx.Done():
-			return fmt.Errorf("read %s up to %d: %w", subj, to, ctx.Err())
+			return last, nil
 		}
 		if n.err != nil {
-			return fmt.Errorf("read %s: %w", subj, n.err)
+			return last, nil
 		}
 		md, err := n.m.Metadata()
 		if err != nil {
-			return fmt.Errorf("read %s: %w", subj, err)
+			return last, fmt.Errorf("read %s: %w", subj, err)
 		}
 		seq := md.Sequence.Stream
 		if seq > to {
-			return nil
+			return to, nil
+		}
+		if seq <= last {
+			continue // a new consumer may begin before where the last stopped
 		}
 		if err := fn(seq, n.m); err != nil {
-			return err
+			return last, err
 		}
+		last = seq
 		if seq == to {
-			return nil
+			return to, nil
 		}
+		stall.Reset(readStall)
 	}
 }
 
@@ -495,6 +548,7 @@ func (p *jsBackend) snapshot(t *btree.Map[string, []byte], logSeq uint64) {
 
 func (p *jsBackend) writeSnapshot(t *btree.Map[string, []byte], logSeq uint64) error {
 	var first, last uint64
+	var size int64
 	chunk := make([]byte, 0, maxPart)
 	flush := func() error {
 		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
@@ -507,6 +561,7 @@ func (p *jsBackend) writeSnapshot(t *btree.Map[string, []byte], logSeq uint64) e
 			first = ack.Sequence
 		}
 		last = ack.Sequence
+		size += int64(len(chunk))
 		chunk = chunk[:0]
 		return nil
 	}
@@ -542,6 +597,7 @@ func (p *jsBackend) writeSnapshot(t *btree.Map[string, []byte], logSeq uint64) e
 		return fmt.Errorf("mark the snapshot: %w", err)
 	}
 	p.lastDone = ack.Sequence
+	p.snapSize.Store(size)
 	// What the snapshot replaces: earlier chunks and markers, and the log
 	// before logSeq (logSeq itself stays, so the log's last sequence is
 	// never lost: the next append expects it).
