@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/xinling/xinling/server/store"
 )
 
 // metrics are the node's counters; Stats and /metrics expose them.
@@ -70,6 +72,13 @@ func (n *Node) metricsHandler() http.Handler {
 	counter("logins_total", "Successful logins and resumes.", &n.metrics.logins)
 	counter("login_failures_total", "Refused logins.", &n.metrics.loginFailures)
 	counter("connections_refused_total", "Connections refused by --max-conns, the per-address cap or shutdown.", &n.metrics.refused)
+	storeCounter := func(name, help string, f func(store.CommitStats) float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "xinling", Subsystem: "store", Name: name, Help: help},
+			func() float64 { return f(store.Stats(n.store)) }))
+	}
+	storeCounter("commits_total", "Batches the durable store committed (one sync each); 0 in memory.", func(c store.CommitStats) float64 { return float64(c.Commits) })
+	storeCounter("changes_total", "Changes in those batches: their ratio to commits is the group commit's gain.", func(c store.CommitStats) float64 { return float64(c.Changes) })
+	storeCounter("commit_seconds_total", "Time spent committing (syncing the disk, or waiting for JetStream's replicas).", func(c store.CommitStats) float64 { return c.Time.Seconds() })
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
