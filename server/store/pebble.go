@@ -17,10 +17,10 @@ import (
 
 // The store on disk is a pebble database (an LSM tree: a write-ahead log,
 // synced once per batch, and sorted tables compacted in the background),
-// in dir/store. Chosen over bbolt, which xinling used first, by measurement:
-// a batch of 300 queue puts and deletes cost 26.6 µs of CPU per message in
-// bbolt (a B+tree rewrites its pages on every commit) and 4.3 µs in pebble,
-// 13 ms against 1.1 ms per commit (docs/PERFORMANCE.md, "The durable store").
+// in dir/store. Chosen over bbolt, which xinling used first, by measurement
+// (BenchmarkCommit: a batch of 300 queue puts and deletes): 43 µs per
+// message and 12.9 ms per commit in bbolt, whose B+tree rewrites its pages
+// and syncs twice per commit, against 3.1 µs and 0.93 ms in pebble.
 
 const (
 	pebbleDir   = "store"
