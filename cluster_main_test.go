@@ -5,6 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +17,8 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/xinling/xinling/sdk"
+	"github.com/xinling/xinling/server"
+	"github.com/xinling/xinling/server/cluster"
 )
 
 // startServeCluster starts three `xinling serve` processes clustered over
@@ -55,31 +60,107 @@ func startServeCluster(t *testing.T, extra ...string) []*serveProc {
 	return procs
 }
 
-// isCore reads a node's role from its /metrics.
-func isCore(addr string) bool {
+// reportOnFailure logs the nodes' warnings and errors when t fails, and
+// writes their whole logs to $XINLING_TEST_LOGS/<test>-node<i>.log when set.
+func reportOnFailure(t *testing.T, procs []*serveProc) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		dir := os.Getenv("XINLING_TEST_LOGS")
+		for i, p := range procs {
+			t.Logf("node%d's warnings and errors:\n%s", i+1, notable(p.log.String()))
+			if dir != "" {
+				name := filepath.Join(dir, fmt.Sprintf("%s-node%d.log", strings.ReplaceAll(t.Name(), "/", "_"), i+1))
+				if err := os.WriteFile(name, p.log.Bytes(), 0o644); err != nil {
+					t.Log(err)
+				}
+			}
+		}
+	})
+}
+
+// clusterShards is the shards of a test cluster (serve's default).
+const clusterShards = 12
+
+// shardsOf reads how many shards a node serves from its /metrics (-1: unreadable).
+func shardsOf(addr string) int {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
-		return false
+		return -1
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return strings.Contains(string(b), "\nxinling_cluster_is_core 1\n")
-}
-
-// waitCore returns the index of the core among procs (skipping not), once there is one.
-func waitCore(t *testing.T, procs []*serveProc, not int) int {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		for i, p := range procs {
-			if i != not && isCore(p.addr) {
-				return i
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "xinling_cluster_shards "); ok {
+			var n int
+			if _, err := fmt.Sscan(v, &n); err == nil {
+				return n
 			}
 		}
-		time.Sleep(50 * time.Millisecond) // polling another process's /metrics; deadline above
 	}
-	t.Fatalf("no core among the nodes within 20 s")
 	return -1
+}
+
+// waitSpread waits until the nodes of procs not in gone serve every shard
+// as planned among them: an equal share each (the plan gives at most
+// ⌈shards/nodes⌉ to one).
+func waitSpread(t *testing.T, procs []*serveProc, gone ...int) {
+	t.Helper()
+	live := 0
+	for i := range procs {
+		if !slices.Contains(gone, i) {
+			live++
+		}
+	}
+	limit := (clusterShards + live - 1) / live
+	deadline := time.Now().Add(30 * time.Second)
+	var got []int
+	for time.Now().Before(deadline) {
+		got = got[:0]
+		total, ok := 0, true
+		for i, p := range procs {
+			if slices.Contains(gone, i) {
+				continue
+			}
+			n := shardsOf(p.addr)
+			got = append(got, n)
+			total += n
+			ok = ok && n > 0 && n <= limit
+		}
+		if ok && total == clusterShards {
+			return
+		}
+		time.Sleep(50 * time.Millisecond) // polling other processes' /metrics; deadline above
+	}
+	t.Fatalf("the shards not spread over %d nodes within 30 s: %v", live, got)
+}
+
+// nodeOf is the index of the node serving an account or channel of app
+// once the shards are spread as planned over the nodes of procs not in gone.
+func nodeOf(app, name string, gone ...int) int {
+	var nodes []string
+	for i := range 3 {
+		if !slices.Contains(gone, i) {
+			nodes = append(nodes, fmt.Sprint("node", i+1))
+		}
+	}
+	var i int
+	fmt.Sscanf(Plan(nodes)[server.ShardOf(app, name, clusterShards)], "node%d", &i)
+	return i - 1
+}
+
+// Plan is the cluster's plan of the test's shards over nodes.
+func Plan(nodes []string) []string { return cluster.Plan(clusterShards, nodes) }
+
+// accountOn is an account named prefix<n> that node i serves, with all
+// three nodes and without those in gone (it does not move when they go).
+func accountOn(app, prefix string, i int, gone ...int) string {
+	for n := 0; ; n++ {
+		if a := fmt.Sprint(prefix, n); nodeOf(app, a) == i && nodeOf(app, a, gone...) == i {
+			return a
+		}
+	}
 }
 
 func connectCluster(t *testing.T, procs []*serveProc, first int, account string) (*sdk.Client, *events) {
@@ -91,58 +172,53 @@ func connectCluster(t *testing.T, procs []*serveProc, first int, account string)
 	return connectURLs(t, account, urls...)
 }
 
-// TestServeClusterSIGKILLCore: three real processes; the core is killed
-// while peer messages flow between users on the other two. A new core takes
-// over with the durable state; every message whose sender got
-// onMessageSendSuccess reaches the recipient exactly once.
-func TestServeClusterSIGKILLCore(t *testing.T) {
+// TestServeClusterSIGKILLNode: three real processes; the node serving the
+// recipient is killed while peer messages flow from a sender on another.
+// The survivors take its shards with the durable state; every message
+// whose sender got onMessageSendSuccess reaches the recipient exactly once.
+func TestServeClusterSIGKILLNode(t *testing.T) {
 	procs := startServeCluster(t, "--user-rate", "100000")
-	core := waitCore(t, procs, -1)
-	a, b := (core+1)%3, (core+2)%3
-	alice, aev := connectCluster(t, procs, a, "alice")
-	_, bev := connectCluster(t, procs, b, "bob")
+	waitSpread(t, procs)
+	alice, bob := accountOn("app", "alice", 0), accountOn("app", "bob", 1)
+	sender, aev := connectCluster(t, procs, 0, alice)
+	_, bev := connectCluster(t, procs, 2, bob)
 	const n = 300
 	for i := range n {
-		alice.MessageInstantSend("bob", 0, fmt.Sprint("msg ", i), fmt.Sprint("id", i))
+		sender.MessageInstantSend(bob, 0, fmt.Sprint("msg ", i), fmt.Sprint("id", i))
 		if i == n/2 {
 			aev.waitFor(t, "some sent", func() bool { return len(aev.sent) > 20 })
-			if err := procs[core].stop(syscall.SIGKILL); err == nil {
+			if err := procs[1].stop(syscall.SIGKILL); err == nil {
 				t.Fatal("SIGKILL did not kill")
 			}
 		}
 	}
-	newCore := waitCore(t, procs, core)
+	waitSpread(t, procs, 1)
 	checkDeliveredOnce(t, aev, bev, n)
-	t.Logf("core node%d killed, node%d took over: %d sent, %d failed, %d delivered", core+1, newCore+1, len(aev.sent), len(aev.failed), len(bev.received))
+	t.Logf("node2 (serving %s) killed: %d sent, %d failed, %d delivered", bob, len(aev.sent), len(aev.failed), len(bev.received))
 }
 
-// TestServeClusterPausedCoreRejoins: the core is frozen (SIGSTOP) past its
-// lease, as a node cut off from the others would be; another takes over.
-// Thawed, the old core finds its lease gone, steps down and serves its new
-// clients as an edge of the new core.
-func TestServeClusterPausedCoreRejoins(t *testing.T) {
+// TestServeClusterPausedNodeRejoins: the node serving a client is frozen
+// (SIGSTOP) past its leases, as a node cut off from the others would be;
+// the others take its shards and the client resumes on one of them.
+// Thawed, the node finds its leases gone, lets the shards go, then takes
+// its share back, and serves the clients that land on it.
+func TestServeClusterPausedNodeRejoins(t *testing.T) {
 	procs := startServeCluster(t)
-	core := waitCore(t, procs, -1)
-	other := (core + 1) % 3
-	_, aev := connectCluster(t, procs, other, "alice")
-	if err := procs[core].cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	waitSpread(t, procs)
+	alice := accountOn("app", "alice", 0)
+	_, aev := connectCluster(t, procs, 0, alice)
+	if err := procs[0].cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	newCore := waitCore(t, procs, core)
-	if err := procs[core].cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	waitSpread(t, procs, 0)
+	if err := procs[0].cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	aev.waitFor(t, "alice on the new core", func() bool { return aev.has("reconnected") })
-	deadline := time.Now().Add(10 * time.Second)
-	for isCore(procs[core].addr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("node%d still claims the core role after node%d took over", core+1, newCore+1)
-		}
-		time.Sleep(50 * time.Millisecond) // polling its /metrics; deadline above
-	}
-	bob, _ := connectCluster(t, procs, core, "bob") // through the rejoined node
-	bob.MessageInstantSend("alice", 0, "via the rejoined node", "r1")
-	aev.waitFor(t, "message through the rejoined node", func() bool { return aev.received["via the rejoined node"] == 1 })
+	aev.waitFor(t, "alice on another node", func() bool { return aev.has("reconnected") })
+	waitSpread(t, procs)
+	bob, _ := connectCluster(t, procs, 0, "bob") // through the thawed node
+	bob.MessageInstantSend(alice, 0, "via the thawed node", "r1")
+	aev.waitFor(t, "message through the thawed node", func() bool { return aev.received["via the thawed node"] == 1 })
 }
 
 // TestServeJoinsExistingNATS: two nodes joined to an existing NATS with
@@ -167,38 +243,48 @@ func TestServeJoinsExistingNATS(t *testing.T) {
 		procs = append(procs, startServe(t, "--listen", "127.0.0.1:0", "--nats", ns.ClientURL(),
 			"--node-id", fmt.Sprintf("n%d", i+1), "--lease-ttl", "1s", "--node-timeout", "1s"))
 	}
-	core := waitCore(t, procs, -1)
-	edge := 1 - core
-	alice, aev := connect(t, procs[edge].addr, "alice")
-	_, bev := connect(t, procs[core].addr, "bob")
-	_, bev2 := connect(t, procs[edge].addr, "bob") // bob again, on the other node
+	waitSpread(t, procs)
+	alice, aev := connectURLs(t, "alice", "ws://"+procs[0].addr, "ws://"+procs[1].addr)
+	_, bev := connectURLs(t, "bob", "ws://"+procs[0].addr, "ws://"+procs[1].addr)
+	_, bev2 := connectURLs(t, "bob", "ws://"+procs[1].addr, "ws://"+procs[0].addr) // bob again, dialing the other node
 	bev.waitFor(t, "kicked across nodes", func() bool { return bev.has("logout 103") })
 	alice.MessageInstantSend("bob", 0, "across nodes", "x1")
 	aev.waitFor(t, "sent", func() bool { return aev.sent["x1"] })
 	bev2.waitFor(t, "received", func() bool { return bev2.received["across nodes"] == 1 })
 }
 
-// TestServeClusterSIGKILLEdgePresenceEnds: an edge process is killed and
-// its client does not come back: the account is announced logged out on
-// the other nodes once the edge is found dead
-// (--node-timeout) and the session's grace (--grace) has run out.
-func TestServeClusterSIGKILLEdgePresenceEnds(t *testing.T) {
+// TestServeClusterSIGKILLNodePresenceEnds: the node serving a client is
+// killed and the client does not come back: the account is announced
+// logged out to the watchers on the other nodes once the node is found
+// dead (--node-timeout) and the session's grace (--grace) has run out.
+func TestServeClusterSIGKILLNodePresenceEnds(t *testing.T) {
 	procs := startServeCluster(t, "--grace", "1s")
-	core := waitCore(t, procs, -1)
-	edge, other := (core+1)%3, (core+2)%3
-	watcher, wev := connect(t, procs[other].addr, "watcher")
+	reportOnFailure(t, procs)
+	waitSpread(t, procs)
+	// The node to kill is one whose going leaves the channel where it is;
+	// the watcher's account stays put too, so the watcher sees it all.
+	online := nodeOf("app", "__agora_user_online")
+	dead := (online + 1) % 3
+	if nodeOf("app", "__agora_user_online", dead) != online {
+		dead = (online + 2) % 3
+	}
+	if nodeOf("app", "__agora_user_online", dead) != online {
+		t.Fatal("every node's going moves __agora_user_online")
+	}
+	watcher, wev := connectURLs(t, accountOn("app", "watcher", online, dead), "ws://"+procs[online].addr)
 	watcher.ChannelJoin("__agora_user_online")
 	wev.waitFor(t, "watching", func() bool { return wev.has("joined __agora_user_online") })
-	connect(t, procs[edge].addr, "alice") // one URL only: it cannot fail over
+	alice := accountOn("app", "alice", dead)
+	connect(t, procs[dead].addr, alice) // one URL only: it cannot fail over
 	wev.waitFor(t, "alice's login announced", func() bool {
-		return wev.hasPrefix("channel __agora_user_online", `"account":"alice"`, `"type":"login"`)
+		return wev.hasPrefix("channel __agora_user_online", `"account":"`+alice+`"`, `"type":"login"`)
 	})
 	start := time.Now()
-	if err := procs[edge].stop(syscall.SIGKILL); err == nil {
+	if err := procs[dead].stop(syscall.SIGKILL); err == nil {
 		t.Fatal("SIGKILL did not kill")
 	}
 	wev.waitFor(t, "alice's logout announced", func() bool {
-		return wev.hasPrefix("channel __agora_user_online", `"account":"alice"`, `"type":"logout"`)
+		return wev.hasPrefix("channel __agora_user_online", `"account":"`+alice+`"`, `"type":"logout"`)
 	})
 	took := time.Since(start)
 	if took > 5*time.Second { // node timeout 1 s + grace 1 s, and slack for a loaded machine

@@ -73,8 +73,10 @@ func serveCmd(args []string) error {
 	natsListen := fs.String("nats-listen", "", "host:port the embedded NATS server also serves NATS clients on (default: a free loopback port)")
 	nodeID := fs.String("node-id", "", "this node's unique name in the cluster (default: random)")
 	replicas := fs.Int("replicas", 0, "JetStream replicas of the durable state (default: 3 with three or more embedded nodes, else 1; say 3 for a clustered --nats)")
-	nodeTimeout := fs.Duration("node-timeout", 3*time.Second, "a node silent this long is dead: its clients are detached (their sessions end after --grace unless resumed)")
-	leaseTTL := fs.Duration("lease-ttl", 6*time.Second, "a silent core is replaced after this long (the first node to start sets it for the cluster)")
+	nodeTimeout := fs.Duration("node-timeout", 3*time.Second, "a node silent this long is gone: its sessions' channel memberships and calls end")
+	leaseTTL := fs.Duration("lease-ttl", 6*time.Second, "a silent node's shards move after this long (the first node to start sets it for the cluster)")
+	shards := fs.Int("shards", 12, "shards that accounts and channels hash into: the same on every node, for the cluster's life")
+	advertise := fs.String("advertise", "", "where clients reach this node, ws://host:port (default: --listen's address, or the host name when it listens on every address)")
 	pprofOn := fs.Bool("pprof", false, "serve Go profiles under /debug/pprof/ (keep it off on an open network)")
 	metricsListen := fs.String("metrics-listen", "", "serve /metrics (and --pprof's profiles) only on this address, e.g. 127.0.0.1:9471, not on --listen (empty: on --listen)")
 	verbose := fs.Bool("v", false, "log debug detail")
@@ -181,15 +183,19 @@ func serveCmd(args []string) error {
 	if clustered {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		reps := *replicas
-		open := func() (store.Store, error) { return openClusterStore(nc, reps, log) }
-		m, err := cluster.Start(ctx, cluster.Config{NATS: nc, Server: cfg, OpenStore: open, NodeID: *nodeID, Replicas: *replicas,
-			LeaseTTL: *leaseTTL, NodeTimeout: *nodeTimeout, Streams: store.NATSStreams(""), Logger: log})
+		open := func(name string) (store.Store, error) { return openClusterStore(nc, reps, name, log) }
+		url := *advertise
+		if url == "" {
+			url = advertiseURL(scheme, l.Addr())
+		}
+		m, err := cluster.Start(ctx, cluster.Config{NATS: nc, Server: cfg, OpenStore: open, StorePrefix: "XL", NodeID: *nodeID, Replicas: *replicas,
+			URL: url, Shards: *shards, LeaseTTL: *leaseTTL, NodeTimeout: *nodeTimeout, Logger: log})
 		cancel()
 		if err != nil {
 			l.Close()
 			return fmt.Errorf("serve: %w", err)
 		}
-		log.Info("joined the cluster", "node", m.ID(), "replicas", *replicas)
+		log.Info("joined the cluster", "node", m.ID(), "replicas", *replicas, "shards", *shards, "clients_reach_it_at", url)
 		node = m
 	} else {
 		node = server.New(cfg)
@@ -230,20 +236,28 @@ type node interface {
 	Shutdown(context.Context) error
 }
 
-// openClusterStore opens the JetStream store when this node becomes the
-// core, waiting for a cluster whose other nodes are still starting (an R3
-// stream needs three servers).
-func openClusterStore(nc *cluster.NATS, replicas int, log *slog.Logger) (store.Store, error) {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		st, err := store.NATS(nc.JS, store.NATSOptions{Replicas: replicas, Store: store.Options{Logger: log}})
-		if err == nil {
-			return st, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("open the JetStream store (%d replicas): %w", replicas, err)
-		}
-		log.Info("waiting for the cluster's JetStream", "replicas", replicas, "err", err)
-		time.Sleep(time.Second)
+// openClusterStore opens the JetStream store of one shard's log when this
+// node wins the shard (the member tries again while it fails: a cluster
+// whose other nodes are still starting has no R3 streams yet).
+func openClusterStore(nc *cluster.NATS, replicas int, name string, log *slog.Logger) (store.Store, error) {
+	st, err := store.NATS(nc.JS, store.NATSOptions{Replicas: replicas, Prefix: "XL", Log: name, Store: store.Options{Logger: log}})
+	if err != nil {
+		return nil, fmt.Errorf("open the JetStream store of %s (%d replicas): %w", name, replicas, err)
 	}
+	return st, nil
+}
+
+// advertiseURL is where clients reach a node listening on addr: its
+// address, or the host name for an unspecified one (0.0.0.0, ::).
+func advertiseURL(scheme string, addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }

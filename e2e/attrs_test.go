@@ -132,7 +132,7 @@ func TestChannelTTL(t *testing.T) {
 	// Expired after a second by the server's janitor, whose sweeps take
 	// their time on a busy machine (a cluster's in JetStream): the store
 	// says when.
-	s.waitStore(t, "short expired", func(st store.Store) (bool, error) {
+	s.waitStore(t, "short expired", "short", func(st store.Store) (bool, error) {
 		attrs, err := st.ChannelAttrs(testApp, "short")
 		return len(attrs) == 0, err
 	})

@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,61 +80,108 @@ func (s *srv) startMembers() {
 	}
 	s.members = nil
 	for i := 0; i < s.size; i++ {
-		nc := ns[i%len(ns)]
-		mb, err := cluster.Start(ctx, cluster.Config{
-			NATS: nc, Server: s.cfg, OpenStore: clusterStore(nc, s.prefix), Prefix: s.prefix, Replicas: 3,
-			LeaseTTL: suiteLease, NodeTimeout: suiteNodeTimeout, Streams: store.NATSStreams("S" + s.prefix),
-		})
-		if err != nil {
-			s.t.Fatalf("member %d: %v", i, err)
-		}
-		addr := "127.0.0.1:0"
-		if addrs[i] != "" {
-			addr = addrs[i]
-		}
-		l := listen(s.t, addr)
-		m := &member{m: mb, nats: nc, addr: l.Addr().String(), done: make(chan error, 1)}
-		go func() { m.done <- mb.Serve(l) }()
-		s.members = append(s.members, m)
+		s.members = append(s.members, s.startMember(ctx, ns[i%len(ns)], fmt.Sprintf("n%d", i), addrs[i]))
 	}
 	s.addr = s.members[0].addr // where a test's proxy points
-	s.waitCore()
+	s.waitServed()
 }
 
-// waitCore waits until one member is the core and every member follows it.
-func (s *srv) waitCore() {
+// startMember starts one member listening on addr ("": any port).
+func (s *srv) startMember(ctx context.Context, nc *cluster.NATS, id, addr string) *member {
 	s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cores := 0
-		for _, m := range s.members {
-			if m.m.IsCore() {
-				cores++
-			}
-		}
-		if cores == 1 && s.allFollow() {
-			return
-		}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l := listen(s.t, addr)
+	mb, err := cluster.Start(ctx, cluster.Config{
+		NATS: nc, Server: s.cfg, NodeID: id, URL: "ws://" + l.Addr().String(),
+		OpenStore: clusterStore(nc, s.prefix), StorePrefix: "S" + s.prefix, Prefix: s.prefix, Replicas: 3,
+		LeaseTTL: suiteLease, NodeTimeout: suiteNodeTimeout,
+	})
+	if err != nil {
+		l.Close()
+		s.t.Fatalf("member %s: %v", id, err)
+	}
+	m := &member{m: mb, nats: nc, addr: l.Addr().String(), done: make(chan error, 1)}
+	go func() { m.done <- mb.Serve(l) }()
+	return m
+}
+
+// waitServed waits until every shard is served and every member agrees by
+// whom.
+func (s *srv) waitServed() {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !s.allServed() {
 		if time.Now().After(deadline) {
-			s.t.Fatalf("no single core after 10 s (%d cores)", cores)
+			s.t.Fatalf("the shards are not all served after 20 s: %s", s.serving())
 		}
 		time.Sleep(10 * time.Millisecond) // no event to wait on across members; poll with a deadline
 	}
 }
 
-func (s *srv) allFollow() bool {
-	core := ""
+func (s *srv) allServed() bool {
+	total := 0
 	for _, m := range s.members {
-		if m.m.IsCore() {
-			core = m.m.ID()
+		if m.done != nil {
+			if !m.m.Settled() {
+				return false
+			}
+			total += m.m.Serving()
 		}
 	}
-	for _, m := range s.members {
-		if m.m.Following() != core {
-			return false
+	if len(s.members) == 0 || total != s.members[0].m.Shards() {
+		return false
+	}
+	for k := range s.members[0].m.Shards() {
+		want := ""
+		for _, m := range s.members {
+			if m.done == nil {
+				continue
+			}
+			relay, _ := m.m.Owner(k)
+			if want == "" {
+				want = relay
+			}
+			if relay == "" || relay != want {
+				return false
+			}
 		}
 	}
 	return true
+}
+
+func (s *srv) serving() string {
+	var b strings.Builder
+	for _, m := range s.members {
+		fmt.Fprintf(&b, "%s serves %d; ", m.m.ID(), m.m.Serving())
+	}
+	return b.String()
+}
+
+// memberOf is the live member serving an account's or a channel's shard.
+func (s *srv) memberOf(name string) *member {
+	for _, m := range s.members {
+		if m.done != nil && m.m.OwnerOf(testApp, name) == m.m.ID() {
+			return m
+		}
+	}
+	return nil
+}
+
+// target is where a proxy for account's connections points: the node
+// serving it (which a login elsewhere would be redirected to, past the
+// proxy), asked again for each connection.
+func (s *srv) target(account string) func() string {
+	return func() string {
+		if s.size == 0 {
+			return s.addr
+		}
+		if m := s.memberOf(account); m != nil {
+			return m.addr
+		}
+		return s.addr
+	}
 }
 
 func (s *srv) stopMembers() {
@@ -152,11 +201,11 @@ func (s *srv) stopMembers() {
 	}
 }
 
-// clusterStore opens the members' durable state in JetStream, each time a
-// member becomes the core; it reaches JetStream through n, the member's
-// own NATS server.
-func clusterStore(n *cluster.NATS, prefix string) func() (store.Store, error) {
-	return func() (store.Store, error) {
-		return store.NATS(n.JS, store.NATSOptions{Replicas: 3, Prefix: "S" + prefix})
+// clusterStore opens a shard's durable state in JetStream, each time a
+// member wins the shard; it reaches JetStream through n, the member's own
+// NATS server.
+func clusterStore(n *cluster.NATS, prefix string) func(log string) (store.Store, error) {
+	return func(log string) (store.Store, error) {
+		return store.NATS(n.JS, store.NATSOptions{Replicas: 3, Prefix: "S" + prefix, Log: log})
 	}
 }

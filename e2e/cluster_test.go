@@ -2,29 +2,33 @@ package e2e
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/xinling/xinling/sdk"
+	"github.com/xinling/xinling/sdk/wire"
 	"github.com/xinling/xinling/server"
 	"github.com/xinling/xinling/server/cluster"
-	"github.com/xinling/xinling/server/store"
 )
 
-// faultCluster is three members, each on its own embedded NATS server (a
-// cluster of its own, so a test can take one down), each reached through a
-// proxy so a test can cut its clients off as a crash would.
+// faultCluster is three members, each on its own server of a three-server
+// NATS cluster (so a test can take one down), each reached through a proxy
+// so a test can cut its clients off as a crash would. Members advertise
+// their proxies: a login redirected to another node goes through its proxy.
 type faultCluster struct {
-	t       *testing.T
-	nats    []*cluster.NATS
-	members []*cluster.Member
-	addrs   []string
-	proxies []*proxy
-	done    []chan error
+	t           *testing.T
+	cfg         server.Config
+	nodeTimeout time.Duration
+	nats        []*cluster.NATS
+	members     []*cluster.Member
+	proxies     []*proxy
+	done        []chan error
+	down        []bool
 }
 
 func startFaultCluster(t *testing.T, cfg server.Config) *faultCluster {
@@ -40,77 +44,142 @@ func startFaultClusterTimeout(t *testing.T, cfg server.Config, nodeTimeout time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc := &faultCluster{t: t, nats: ns}
+	fc := &faultCluster{t: t, cfg: cfg, nodeTimeout: nodeTimeout, nats: ns}
 	t.Cleanup(func() {
 		for _, n := range ns {
 			n.Close()
 		}
 	})
+	t.Cleanup(fc.stop) // first: the members, then their NATS servers
 	for i := range ns {
-		m, err := cluster.Start(ctx, cluster.Config{NATS: ns[i], Server: cfg, OpenStore: clusterStore(ns[i], "fault"), NodeID: fmt.Sprintf("node%d", i+1),
-			Replicas: 3, LeaseTTL: testLease, NodeTimeout: nodeTimeout, Streams: store.NATSStreams("Sfault")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := listen(t, "127.0.0.1:0")
-		done := make(chan error, 1)
-		go func() { done <- m.Serve(l) }()
-		fc.members = append(fc.members, m)
-		fc.addrs = append(fc.addrs, l.Addr().String())
-		fc.done = append(fc.done, done)
-		addr := l.Addr().String()
-		fc.proxies = append(fc.proxies, startProxy(t, func() string { return addr }))
+		fc.startMember(ctx, i)
 	}
-	t.Cleanup(fc.stop)
-	fc.waitCore(-1)
+	fc.waitServed()
 	return fc
+}
+
+// startMember starts member i (again, after a stop) on NATS server i.
+func (fc *faultCluster) startMember(ctx context.Context, i int) {
+	fc.t.Helper()
+	l := listen(fc.t, "127.0.0.1:0")
+	addr := l.Addr().String()
+	if i == len(fc.members) {
+		fc.members = append(fc.members, nil)
+		fc.proxies = append(fc.proxies, nil)
+		fc.done = append(fc.done, nil)
+		fc.down = append(fc.down, false)
+	}
+	if fc.proxies[i] == nil {
+		fc.proxies[i] = startProxy(fc.t, nil)
+	}
+	fc.proxies[i].retarget(func() string { return addr })
+	m, err := cluster.Start(ctx, cluster.Config{NATS: fc.nats[i], Server: fc.cfg, NodeID: fmt.Sprintf("node%d", i+1),
+		URL: fc.proxies[i].url(), OpenStore: clusterStore(fc.nats[i], "fault"), StorePrefix: "Sfault",
+		Replicas: 3, LeaseTTL: testLease, NodeTimeout: fc.nodeTimeout})
+	if err != nil {
+		l.Close()
+		fc.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Serve(l) }()
+	fc.members[i], fc.done[i], fc.down[i] = m, done, false
 }
 
 func (fc *faultCluster) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for i, m := range fc.members {
-		if err := m.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			fc.t.Errorf("shutdown %d: %v", i, err)
-		}
-		if err := <-fc.done[i]; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fc.t.Errorf("serve %d: %v", i, err)
+	for i := range fc.members {
+		if fc.done[i] != nil {
+			fc.shutdown(ctx, i)
 		}
 	}
 }
 
-// core is the index of the member that is the core, or -1.
-func (fc *faultCluster) core() int {
-	for i, m := range fc.members {
-		if m.IsCore() {
+// shutdown stops member i as SIGTERM would.
+func (fc *faultCluster) shutdown(ctx context.Context, i int) {
+	if err := fc.members[i].Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		fc.t.Errorf("shutdown %d: %v", i, err)
+	}
+	if err := <-fc.done[i]; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fc.t.Errorf("serve %d: %v", i, err)
+	}
+	fc.done[i] = nil
+	fc.down[i] = true
+}
+
+// live lists the members that are up.
+func (fc *faultCluster) live() []int {
+	var out []int
+	for i := range fc.members {
+		if !fc.down[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// waitServed waits until the live members serve every shard between them
+// and agree by whom.
+func (fc *faultCluster) waitServed() {
+	fc.t.Helper()
+	deadline := time.Now().Add(jetStreamFailover)
+	for !fc.served() {
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			for _, i := range fc.live() {
+				fmt.Fprintf(&b, "node%d serves %d; ", i+1, fc.members[i].Serving())
+			}
+			fc.t.Fatalf("the shards are not all served within %v: %s", jetStreamFailover, b.String())
+		}
+		time.Sleep(10 * time.Millisecond) // no event spans the members; polled with a deadline
+	}
+}
+
+func (fc *faultCluster) served() bool {
+	live := fc.live()
+	total := 0
+	for _, i := range live {
+		if !fc.members[i].Settled() {
+			return false
+		}
+		total += fc.members[i].Serving()
+	}
+	shards := fc.members[live[0]].Shards()
+	if total != shards {
+		return false
+	}
+	for k := range shards {
+		want, _ := fc.members[live[0]].Owner(k)
+		for _, i := range live[1:] {
+			if got, _ := fc.members[i].Owner(k); got != want || got == "" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// owner is the member serving an account's or a channel's shard, -1 none.
+func (fc *faultCluster) owner(name string) int {
+	for _, i := range fc.live() {
+		if fc.members[i].OwnerOf(testApp, name) == fc.members[i].ID() {
 			return i
 		}
 	}
 	return -1
 }
 
-// waitCore waits until a member other than not is the core and every other
-// member but not follows it.
-func (fc *faultCluster) waitCore(not int) int {
+// nameOn is a name starting with base whose shard member i serves.
+func (fc *faultCluster) nameOn(i int, base string) string {
 	fc.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if c := fc.core(); c >= 0 && c != not {
-			ok := true
-			for i, m := range fc.members {
-				if i != not && m.Following() != fc.members[c].ID() {
-					ok = false
-				}
-			}
-			if ok {
-				return c
-			}
+	for n := range 1000 {
+		name := fmt.Sprintf("%s%d", base, n)
+		if fc.owner(name) == i {
+			return name
 		}
-		if time.Now().After(deadline) {
-			fc.t.Fatalf("no core (other than %d) within 15 s", not)
-		}
-		time.Sleep(10 * time.Millisecond) // polling members' roles; deadline above
 	}
+	fc.t.Fatalf("no name %s… served by node%d", base, i+1)
+	return ""
 }
 
 // crash takes member i off the network as a killed process would leave
@@ -119,6 +188,7 @@ func (fc *faultCluster) waitCore(not int) int {
 func (fc *faultCluster) crash(i int) {
 	fc.nats[i].Server.Shutdown() // first: nothing the node does after this reaches the others
 	fc.proxies[i].cut(true)
+	fc.down[i] = true
 }
 
 // urls lists every member's proxy, member first first.
@@ -135,183 +205,302 @@ func (fc *faultCluster) login(t *testing.T, first int, account string) *user {
 	return loginWith(t, account, sdk.WithServers(fc.urls(first)...))
 }
 
-// roomOnTwoEdges logs bob in through member a and alice through member b,
-// both in "room", bob having seen alice join.
-func (fc *faultCluster) roomOnTwoEdges(t *testing.T, a, b int) (bob, alice *user) {
-	t.Helper()
-	bob = fc.login(t, a, "bob")
-	bob.join(t, "room")
-	alice = fc.login(t, b, "alice")
-	alice.join(t, "room")
-	bob.wait(t, "OnChannelUserJoined(alice,2)")
-	return bob, alice
-}
-
-// edges returns two members that are not the core.
-func (fc *faultCluster) edges() (int, int) {
-	c := fc.core()
-	return (c + 1) % 3, (c + 2) % 3
-}
-
 // jetStreamFailover bounds how long JetStream takes to elect a new leader
 // for a stream whose leader's server died (its Raft election timeouts are
-// 4–9 s).
+// 4–9 s), and so how long a dead node's shards take to be served again.
 const jetStreamFailover = 20 * time.Second
 
-// The streams the core writes have their leaders on the core's NATS server,
-// so an edge's death never waits for a JetStream election.
-func TestClusterStreamLeadersFollowTheCore(t *testing.T) {
+// The shards spread evenly, and each shard's streams are led from the NATS
+// server of the node serving it: only that server's death makes its writes
+// wait for an election.
+func TestClusterShardsSpreadAndTheirStreamsFollow(t *testing.T) {
 	fc := startFaultCluster(t, server.Config{})
-	core := fc.core()
-	want := fc.nats[core].Server.Name()
-	js := fc.nats[(core+1)%3].JS
-	for _, name := range append([]string{"KV_xl_lease"}, store.NATSStreams("Sfault")...) {
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			leader := cluster.StreamLeader(ctx, js, name)
-			cancel()
-			if leader == want {
-				break
+	shards := fc.members[0].Shards()
+	for i, m := range fc.members {
+		if got := m.Serving(); got != shards/3 {
+			t.Errorf("node%d serves %d shards, want %d", i+1, got, shards/3)
+		}
+	}
+	js := fc.nats[0].JS
+	for k := range shards {
+		relay, _ := fc.members[0].Owner(k)
+		i := -1
+		for j, m := range fc.members {
+			if m.RelayID() == relay {
+				i = j
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("stream %s led by %q, want the core's server %q", name, leader, want)
+		}
+		want := fc.nats[i].Server.Name()
+		for _, name := range []string{"Sfault_LOG_s" + fmt.Sprint(k), "Sfault_SNAP_s" + fmt.Sprint(k)} {
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				leader := cluster.StreamLeader(ctx, js, name)
+				cancel()
+				if leader == want {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("stream %s led by %q, want %q, the server of node%d which serves shard %d", name, leader, want, i+1, k)
+				}
+				time.Sleep(50 * time.Millisecond) // polling JetStream's view; deadline above
 			}
-			time.Sleep(50 * time.Millisecond) // polling JetStream's view; deadline above
 		}
 	}
 }
 
-func TestClusterKickAcrossNodes(t *testing.T) {
+// A login on any node ends on the node serving the account (the others
+// redirect it); a second login elsewhere kicks the first.
+func TestClusterLoginGoesToTheAccountsNode(t *testing.T) {
 	fc := startFaultCluster(t, server.Config{})
-	a, b := fc.edges()
-	old := fc.login(t, a, "alice")
-	fc.login(t, b, "alice")
+	home := fc.owner("alice")
+	via := (home + 1) % 3
+	old := fc.login(t, via, "alice")
+	for i, m := range fc.members {
+		want := 0
+		if i == home {
+			want = 1
+		}
+		if got := m.Node().Stats().Sessions; got != want {
+			t.Errorf("node%d has %d sessions, want %d (alice's account is served by node%d)", i+1, got, want, home+1)
+		}
+	}
+	fc.login(t, (home+2)%3, "alice")
 	old.wait(t, "OnLogout(103)")
 }
 
-// An edge dies: its clients fail over to another node and resume their
-// sessions there (nothing lost, nothing twice); the others see no change.
-func TestClusterEdgeDiesClientsResume(t *testing.T) {
-	fc := startFaultCluster(t, server.Config{})
-	a, b := fc.edges()
-	bob, alice := fc.roomOnTwoEdges(t, a, b)
-
-	fc.crash(a)
-	bob.wait(t, "OnReconnecting(1)")
-	alice.MessageInstantSend("bob", 0, "while you were moving", "p1")
-	// The dead node's NATS server may have led the queue's stream: the
-	// durable write waits for JetStream to elect another leader.
-	alice.waitWithin(t, "OnMessageSendSuccess(p1)", jetStreamFailover)
-	alice.MessageChannelSend("room", "news", "c1")
-	alice.wait(t, "OnMessageSendSuccess(c1)")
-	bob.waitWithin(t, "OnReconnected(", jetStreamFailover)
-	bob.wait(t, "OnMessageInstantReceive(alice,0,while you were moving)")
-	bob.wait(t, "OnMessageChannelReceive(room,alice,2,news)")
-	bob.quiet(t, bob.Client)
-	if n := bob.count("OnChannelJoined("); n != 1 {
-		t.Fatalf("bob joined %d times: the session was not resumed", n)
+// One channel with a member on each node, served by one of them: every
+// member gets every message once, all in the same order, and sees the
+// others' attribute changes.
+func TestClusterChannelAcrossNodes(t *testing.T) {
+	fc := startFaultCluster(t, server.Config{ChannelRate: 1 << 20, UserRate: 1 << 20, RequestRate: 1 << 20})
+	room := fc.nameOn(0, "room")
+	var users []*user
+	for i := range 3 {
+		u := fc.login(t, i, fc.nameOn(i, "user"))
+		u.join(t, room)
+		users = append(users, u)
 	}
-	if n := bob.count("OnMessageInstantReceive("); n != 1 {
-		t.Fatalf("bob got the peer message %d times", n)
+	const each = 50
+	var wg sync.WaitGroup
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range each {
+				u.MessageChannelSend(room, fmt.Sprintf("%s-%d", u.account, k), "")
+			}
+		}()
 	}
-	alice.quiet(t, alice.Client) // alice saw no one leave or come back
+	wg.Wait()
+	var orders [][]string
+	for _, u := range users {
+		var got []string
+		for len(got) < 3*each {
+			e := string(u.wait(t, "OnMessageChannelReceive("+room+","))
+			got = append(got, e)
+		}
+		orders = append(orders, got)
+	}
+	for i := range orders[1:] {
+		for k := range orders[0] {
+			if orders[i+1][k] != orders[0][k] {
+				t.Fatalf("%s and %s disagree at message %d: %s, %s", users[0].account, users[i+1].account, k, orders[0][k], orders[i+1][k])
+			}
+		}
+	}
+	users[2].ChannelSetAttr(room, "topic", "three nodes")
+	for _, u := range users {
+		u.wait(t, "OnChannelAttrUpdated("+room+",topic,three nodes,update)")
+	}
+	for _, u := range users {
+		u.quiet(t, u.Client)
+		if n := u.count("OnMessageChannelReceive(" + room + ","); n != 3*each {
+			t.Fatalf("%s got %d channel messages, want %d", u.account, n, 3*each)
+		}
+	}
 }
 
-// An edge dies and its client does not come back: its presence disappears
-// from every node once the edge is found dead and the grace has run out.
-func TestClusterDeadEdgePresenceEnds(t *testing.T) {
-	grace := 500 * time.Millisecond
-	fc := startFaultCluster(t, server.Config{Grace: grace})
-	a, b := fc.edges()
-	watcher := fc.login(t, b, "watcher")
-	watcher.join(t, "__agora_user_online")
-	bob := fc.login(t, a, "bob")
-	waitSpecial(t, watcher, "__agora_user_online", "login", "", "bob")
+// A node dies with the shards of a channel and of two accounts: the other
+// nodes take its shards over with their durable state; its client logs in
+// again there and rejoins; the channel's members elsewhere rejoin it where
+// it is served now; a peer message queued before the crash is delivered
+// once.
+func TestClusterNodeDiesItsShardsMove(t *testing.T) {
+	fc := startFaultCluster(t, server.Config{})
+	const dead = 0
+	room := fc.nameOn(dead, "room")
+	alice := fc.login(t, dead, fc.nameOn(dead, "alice"))
+	bob := fc.login(t, 1, fc.nameOn(1, "bob"))
+	carol := fc.login(t, 2, fc.nameOn(2, "carol"))
+	dave := fc.nameOn(dead, "dave") // offline
+	for _, u := range []*user{alice, bob, carol} {
+		u.join(t, room)
+	}
+	bob.ChannelSetAttr(room, "topic", "failover")
+	carol.wait(t, "OnChannelAttrUpdated("+room+",topic,failover,update)")
+	bob.MessageInstantSend(dave, 0, "kept across the crash", "q1")
+	bob.wait(t, "OnMessageSendSuccess(q1)")
+
+	fc.crash(dead)
+	alice.waitWithin(t, "OnReconnected(", jetStreamFailover)
+	alice.waitWithin(t, "OnChannelJoined("+room+")", jetStreamFailover)
+	alice.wait(t, "OnChannelAttrUpdated("+room+",topic,failover,update)")
+	fc.waitServed()
+	// bob and carol rejoined the channel where it is served now: they hear
+	// alice come back, and each other's messages.
+	bob.waitWithin(t, "OnChannelUserJoined("+alice.account, jetStreamFailover)
+	carol.MessageChannelSend(room, "after the move", "c1")
+	for _, u := range []*user{alice, bob, carol} {
+		u.wait(t, "OnMessageChannelReceive("+room+","+carol.account+",")
+	}
+	carol.wait(t, "OnMessageSendSuccess(c1)")
+	d := fc.login(t, 1, dave)
+	d.waitWithin(t, "OnMessageInstantReceive("+bob.account+",0,kept across the crash)", jetStreamFailover)
+	for _, u := range []*user{alice, bob, carol, d} {
+		u.quiet(t, u.Client)
+	}
+	if n := d.count("OnMessageInstantReceive("); n != 1 {
+		t.Fatalf("dave got the queued message %d times", n)
+	}
+	for _, u := range []*user{bob, carol} {
+		if n := u.count("OnChannelLeaved("); n != 0 {
+			t.Fatalf("%s was told it left the channel: %v", u.account, u.all())
+		}
+	}
+}
+
+// A node dies and its client does not come back: the node serving
+// __agora_user_online announces the logout once it finds the node dead.
+func TestClusterDeadNodePresenceEnds(t *testing.T) {
+	fc := startFaultCluster(t, server.Config{})
+	home := fc.owner(wire.ChannelUserOnline)
+	dead := (home + 1) % 3
+	watcher := fc.login(t, home, fc.nameOn(home, "watcher"))
+	watcher.join(t, wire.ChannelUserOnline)
+	bob := fc.login(t, dead, fc.nameOn(dead, "bob"))
+	waitSpecial(t, watcher, wire.ChannelUserOnline, "login", "", bob.account)
 	start := time.Now()
-	fc.crash(a)
+	fc.crash(dead)
 	bob.Destroy()
-	waitSpecial(t, watcher, "__agora_user_online", "logout", "", "bob")
-	if took := time.Since(start); took > testNodeTimeout+grace+2*time.Second {
-		t.Fatalf("presence ended after %v, want about node timeout + grace = %v", took, testNodeTimeout+grace)
+	waitSpecial(t, watcher, wire.ChannelUserOnline, "logout", "", bob.account)
+	if took := time.Since(start); took > testNodeTimeout+2*time.Second {
+		t.Fatalf("presence ended after %v, want about the node timeout, %v", took, testNodeTimeout)
 	}
-	watcher.QueryUserStatus("bob")
-	watcher.wait(t, "OnQueryUserStatusResult(bob,0)")
+	fc.waitServed()
+	watcher.QueryUserStatus(bob.account)
+	watcher.wait(t, "OnQueryUserStatusResult("+bob.account+",0)")
 }
 
-// The core dies: a new core takes over with the durable state; clients of
-// every node log in afresh there, rejoin, and still say onReconnected; a
-// peer message acknowledged before the crash is delivered once.
-func TestClusterCoreDiesClientsLogInAfresh(t *testing.T) {
-	fc := startFaultCluster(t, server.Config{})
-	core := fc.core()
-	a, b := fc.edges()
-	alice := fc.login(t, a, "alice")
-	alice.join(t, "room")
-	carol := fc.login(t, core, "carol")
-	carol.join(t, "room")
-	alice.wait(t, "OnChannelUserJoined(carol,2)")
-	alice.ChannelSetAttr("room", "topic", "failover")
-	alice.wait(t, "OnChannelAttrUpdated(room,topic,failover,update)")
-	// bob is offline: the message waits in the durable queue.
-	alice.MessageInstantSend("bob", 0, "kept across the crash", "q1")
-	alice.wait(t, "OnMessageSendSuccess(q1)")
-
-	fc.crash(core)
-	fc.waitCore(core)
-	alice.wait(t, "OnReconnected(")
-	// The rejoin reads the channel's attributes from JetStream, which may
-	// be electing new stream leaders.
-	alice.waitWithin(t, "OnChannelJoined(room)", jetStreamFailover)
-	alice.wait(t, "OnChannelAttrUpdated(room,topic,failover,update)")
-	carol.waitWithin(t, "OnReconnected(", jetStreamFailover) // from the dead node to a live one
-	carol.waitWithin(t, "OnChannelJoined(room)", jetStreamFailover)
-
-	bob := fc.login(t, b, "bob")
-	bob.waitWithin(t, "OnMessageInstantReceive(alice,0,kept across the crash)", jetStreamFailover)
-	bob.quiet(t, bob.Client)
-	if n := bob.count("OnMessageInstantReceive("); n != 1 {
-		t.Fatalf("bob got the queued message %d times", n)
-	}
-}
-
-// A relay message from the core to an edge goes missing (here: a forged
-// later message number): the edge cannot know what its clients missed, so
-// it sends them away; they resume, and get what they had not acknowledged.
-func TestClusterLostRelayMessageMakesClientsResume(t *testing.T) {
-	fc := startFaultCluster(t, server.Config{})
-	a, b := fc.edges()
-	bob, alice := fc.roomOnTwoEdges(t, a, b)
-
-	// Version 1, message number far ahead, no records.
-	forged := binary.AppendUvarint([]byte{1}, 1<<40)
-	if err := fc.nats[a].Conn.Publish("xl.out."+fc.members[a].RelayID(), forged); err != nil {
-		t.Fatal(err)
-	}
-	bob.wait(t, "OnReconnecting(1)")
-	bob.wait(t, "OnReconnected(")
-	alice.MessageInstantSend("bob", 0, "after the gap", "g1")
-	bob.wait(t, "OnMessageInstantReceive(alice,0,after the gap)")
-	bob.quiet(t, bob.Client)
-	if n := bob.count("OnChannelJoined("); n != 1 {
-		t.Fatalf("bob joined %d times: the session was not resumed", n)
-	}
-}
-
-// A core shut down (SIGTERM) hands over at once: it releases the lease and
-// sends every client, local or relayed, away; they log in afresh on the
-// next core without anyone waiting for the node timeout (a minute here).
-func TestClusterCoreShutdownHandsOverAtOnce(t *testing.T) {
+// A node shut down (SIGTERM) hands its shards over at once: it releases
+// their leases and sends its clients away; they log in where their account
+// is served next without anyone waiting for the node timeout (a minute).
+func TestClusterShutdownHandsOverAtOnce(t *testing.T) {
 	fc := startFaultClusterTimeout(t, server.Config{}, time.Minute)
-	core := fc.core()
-	a, _ := fc.edges()
-	alice := fc.login(t, a, "alice")
-	alice.join(t, "room")
+	const leaving = 0
+	alice := fc.login(t, leaving, fc.nameOn(leaving, "alice"))
+	bob := fc.login(t, 1, fc.nameOn(1, "bob"))
+	room := fc.nameOn(leaving, "room")
+	alice.join(t, room)
+	bob.join(t, room)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := fc.members[core].Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	start := time.Now()
+	fc.shutdown(ctx, leaving)
 	alice.wait(t, "OnReconnected(")
-	alice.wait(t, "OnChannelJoined(room)")
+	alice.wait(t, "OnChannelJoined("+room+")")
+	bob.wait(t, "OnChannelUserJoined("+alice.account)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("the handover took %v", took)
+	}
+	fc.waitServed()
+}
+
+// A node joins: once it is settled it takes its share of the shards, and
+// the channel moving to it loses nothing its members send meanwhile.
+func TestClusterNodeJoinsAndTakesItsShare(t *testing.T) {
+	fc := startFaultCluster(t, server.Config{ChannelRate: 1 << 20, UserRate: 1 << 20, RequestRate: 1 << 20})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fc.shutdown(ctx, 2)
+	fc.waitServed()
+	shards := fc.members[0].Shards()
+	if got := fc.members[0].Serving() + fc.members[1].Serving(); got != shards {
+		t.Fatalf("two nodes serve %d of %d shards", got, shards)
+	}
+	// Names whose shards stay where they are, and a channel whose shard
+	// moves to the new node (a moving account's sessions log in again).
+	after := cluster.Plan(shards, []string{"node1", "node2", "node3"})
+	stays := func(base string) string {
+		for k := range 1000 {
+			name := fmt.Sprintf("%s%d", base, k)
+			if i := fc.owner(name); i >= 0 && after[server.ShardOf(testApp, name, shards)] == fc.members[i].ID() {
+				return name
+			}
+		}
+		t.Fatalf("no name %s… that stays", base)
+		return ""
+	}
+	room := ""
+	for k := 0; room == ""; k++ {
+		if name := fmt.Sprintf("room%d", k); after[server.ShardOf(testApp, name, shards)] == "node3" {
+			room = name
+		}
+	}
+	alice := fc.login(t, 0, stays("alice"))
+	bob := fc.login(t, 1, stays("bob"))
+	alice.join(t, room)
+	bob.join(t, room)
+	// alice keeps talking while the new node settles and shards move to it.
+	fc.startMember(ctx, 2)
+	deadline := time.Now().Add(jetStreamFailover)
+	n := 0
+	for ; !fc.served() || fc.members[2].Serving() != shards/3; n++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("node3 serves %d shards after %v, want %d", fc.members[2].Serving(), jetStreamFailover, shards/3)
+		}
+		alice.MessageChannelSend(room, fmt.Sprint(n), fmt.Sprint(n))
+		alice.wait(t, fmt.Sprintf("OnMessageSendSuccess(%d)", n))
+	}
+	for _, i := range fc.live() {
+		if got := fc.members[i].Serving(); got != shards/3 {
+			t.Errorf("node%d serves %d shards, want %d", i+1, got, shards/3)
+		}
+	}
+	for k := range n {
+		e := bob.waitWithin(t, fmt.Sprintf("OnMessageChannelReceive(%s,%s,", room, alice.account), jetStreamFailover)
+		if !strings.HasSuffix(string(e), fmt.Sprintf(",%d)", k)) {
+			t.Fatalf("message %d: bob got %s", k, e)
+		}
+	}
+	bob.quiet(t, bob.Client)
+	if got := bob.count("OnMessageChannelReceive("); got != n {
+		t.Fatalf("bob got %d of the %d messages sent while the shards moved", got, n)
+	}
+	for _, u := range []*user{alice, bob} {
+		if got := u.count("OnChannelUserLeaved(") + u.count("OnChannelUserJoined(") - 1; got > 0 || u.count("OnReconnect") > 0 {
+			t.Errorf("%s saw the channel move: %v", u.account, u.all()[len(u.all())-5:])
+		}
+	}
+}
+
+// Records from the node serving a channel went missing (the transport saw a
+// gap in their numbering): its members on this node resume, and the replay
+// gives them what they missed, without a rejoin.
+func TestClusterLostRecordsMakeMembersResume(t *testing.T) {
+	fc := startFaultCluster(t, server.Config{})
+	room := fc.nameOn(0, "room")
+	alice := fc.login(t, 0, fc.nameOn(0, "alice"))
+	bob := fc.login(t, 1, fc.nameOn(1, "bob"))
+	alice.join(t, room)
+	bob.join(t, room)
+	fc.members[1].Node().PeerLost(fc.members[0].RelayID())
+	bob.wait(t, "OnReconnecting(1)")
+	bob.wait(t, "OnReconnected(")
+	alice.MessageChannelSend(room, "after the gap", "g1")
+	bob.wait(t, "OnMessageChannelReceive("+room+","+alice.account+",")
+	bob.quiet(t, bob.Client)
+	if n := bob.count("OnChannelJoined("); n != 1 {
+		t.Fatalf("bob joined %d times: the session was not resumed", n)
+	}
 }

@@ -19,7 +19,7 @@ import (
 func TestHalfOpenConnectionDetectedByBothSides(t *testing.T) {
 	const hb = 200 * time.Millisecond
 	s := startServer(t, server.Config{Heartbeat: hb, Grace: 200 * time.Millisecond})
-	p := startProxy(t, func() string { return s.addr })
+	p := startProxy(t, s.target("alice"))
 	// A short request timeout bounds each reconnect attempt into the black hole.
 	alice, bob := roomViaProxy(t, s, p, sdk.WithRequestTimeout(500*time.Millisecond))
 

@@ -165,21 +165,20 @@ func (s *srv) restart() {
 	s.start()
 }
 
-// waitStore waits until cond holds of the server's durable state (a
-// cluster's, read through its first NATS server).
-func (s *srv) waitStore(t testing.TB, what string, cond func(store.Store) (bool, error)) {
+// waitStore waits until cond holds of the durable state of the account or
+// channel name (in a cluster, the store of its shard, on the member serving
+// it: it reads the log as it writes it).
+func (s *srv) waitStore(t testing.TB, what, name string, cond func(store.Store) (bool, error)) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor())
 	for {
 		st := s.st
-		for _, m := range s.members {
-			if cs := m.m.CoreStore(); cs != nil {
-				st = cs // a cluster's is the core's: it reads the log as it writes it
-			}
+		if m := s.memberOf(name); m != nil {
+			st = m.m.Store(server.ShardOf(testApp, name, m.m.Shards()))
 		}
 		if st == nil {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: no core", what)
+				t.Fatalf("%s: no node serves %s", what, name)
 			}
 			time.Sleep(10 * time.Millisecond)
 			continue
@@ -214,16 +213,14 @@ func (s *srv) stats() server.Stats {
 	}
 	var sum server.Stats
 	for _, m := range s.members {
-		for _, n := range []*server.Node{m.m.CoreNode(), m.m.EdgeNode()} {
-			if n == nil {
-				continue
-			}
-			st := n.Stats()
-			sum.SlowDrops += st.SlowDrops
-			sum.Sessions += st.Sessions
-			sum.Limited += st.Limited
-			sum.BadFrames += st.BadFrames
+		if m.done == nil {
+			continue
 		}
+		st := m.m.Node().Stats()
+		sum.SlowDrops += st.SlowDrops
+		sum.Sessions += st.Sessions
+		sum.Limited += st.Limited
+		sum.BadFrames += st.BadFrames
 	}
 	return sum
 }

@@ -195,7 +195,7 @@ func TestInviteWhileLoggedOut1003(t *testing.T) {
 
 func TestPartyDisconnectingMidCall(t *testing.T) {
 	s := startServer(t, server.Config{Grace: 300 * time.Millisecond})
-	p := startProxy(t, func() string { return s.addr })
+	p := startProxy(t, s.target("bob"))
 	alice := login(t, s, "alice")
 	bob := loginVia(t, p, "bob")
 	ring(t, alice, bob, "call", "")
@@ -218,7 +218,7 @@ func TestPartyDisconnectingMidCall(t *testing.T) {
 
 func TestInviteSurvivesResume(t *testing.T) {
 	s := callServer(t)
-	p := startProxy(t, func() string { return s.addr })
+	p := startProxy(t, s.target("bob"))
 	alice := login(t, s, "alice")
 	bob := loginVia(t, p, "bob")
 	p.cut(true)

@@ -132,7 +132,7 @@ func TestKickedByLoginElsewhere103(t *testing.T) {
 // with 103 instead of logging in afresh and kicking the newer session.
 func TestKickedWhileDetachedDoesNotComeBack(t *testing.T) {
 	s := startServer(t, server.Config{})
-	p := startProxy(t, func() string { return s.addr })
+	p := startProxy(t, s.target("alice"))
 	a1, bob := roomViaProxy(t, s, p)
 	p.cut(true)
 	a1.wait(t, "OnReconnecting(1)")

@@ -32,6 +32,13 @@ func startProxy(t testing.TB, target func() string) *proxy {
 	return p
 }
 
+// retarget points new connections elsewhere.
+func (p *proxy) retarget(target func() string) {
+	p.mu.Lock()
+	p.target = target
+	p.mu.Unlock()
+}
+
 func (p *proxy) url() string { return "ws://" + p.l.Addr().String() }
 
 func (p *proxy) accept() {
@@ -49,7 +56,14 @@ func (p *proxy) accept() {
 			c.Close()
 			continue
 		}
-		up, err := net.Dial("tcp", p.target())
+		p.mu.Lock()
+		target := p.target
+		p.mu.Unlock()
+		if target == nil {
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", target())
 		if err != nil {
 			c.Close()
 			continue

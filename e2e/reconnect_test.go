@@ -54,7 +54,7 @@ func (r *rec) count(prefix string) int {
 
 func TestReconnectResumesSession(t *testing.T) {
 	s := startServer(t, server.Config{})
-	p := startProxy(t, func() string { return s.addr })
+	p := startProxy(t, s.target("alice"))
 	alice, bob := roomViaProxy(t, s, p)
 
 	p.cut(true)
@@ -97,7 +97,7 @@ func TestReconnectResumesSession(t *testing.T) {
 
 func TestReconnectAfterGraceLogsInAfreshAndRejoins(t *testing.T) {
 	s := startServer(t, server.Config{Grace: 300 * time.Millisecond})
-	p := startProxy(t, func() string { return s.addr })
+	p := startProxy(t, s.target("alice"))
 	alice := loginVia(t, p, "alice")
 	alice.ChannelSetAttr("room", "topic", "t")
 	alice.join(t, "room")
@@ -143,7 +143,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 
 func TestReconnectGivesUpWith102(t *testing.T) {
 	s := startServer(t, server.Config{})
-	p := startProxy(t, func() string { return s.addr })
+	p := startProxy(t, s.target("alice"))
 	alice := loginVia(t, p, "alice", sdk.WithReconnectWindow(time.Second))
 	alice.join(t, "room")
 	p.cut(true)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,8 +25,9 @@ import (
 // exactly one goroutine reads it (readLoop); writes from the scenario's
 // goroutines and the pinger are serialised by wmu.
 type client struct {
-	ws  *websocket.Conn
-	idx int
+	ws     *websocket.Conn
+	idx    int
+	dialer *websocket.Dialer // its source address, to follow a redirect from it
 
 	wmu sync.Mutex
 
@@ -178,7 +180,13 @@ func (c *client) call(op string, d any, timeout time.Duration) (*wire.Frame, err
 				return f, nil
 			case f.Op == wire.OpResult && f.ID == 0 && f.Err != nil:
 				return nil, fmt.Errorf("%s: %w", op, f.Err)
-			case f.Op == wire.PushKicked || f.Op == wire.PushGoAway:
+			case f.Op == wire.PushGoAway:
+				var g wire.GoAway
+				if f.Decode(&g) == nil && g.URL != "" {
+					return nil, &redirect{url: g.URL}
+				}
+				return nil, fmt.Errorf("%s: server sent %s: %s", op, f.Op, f.D)
+			case f.Op == wire.PushKicked:
 				return nil, fmt.Errorf("%s: server sent %s: %s", op, f.Op, f.D)
 			}
 		}
@@ -202,13 +210,36 @@ func (c *client) waitLine(want []byte, timeout time.Duration) error {
 	}
 }
 
-// login opens a session; it returns the heartbeat interval the server wants.
+// redirect is a login sent to another node of a cluster (the one serving
+// the account).
+type redirect struct{ url string }
+
+func (r *redirect) Error() string { return "the account is served at " + r.url }
+
+// login opens a session, following a cluster's redirects to the node that
+// serves the account; it returns the heartbeat interval the server wants.
 func (c *client) login(o *options, account string) (time.Duration, error) {
 	tok := "_no_need_token"
 	if o.cert != "" {
 		tok = token.Make(o.app, o.cert, account, time.Now().Add(24*time.Hour).Unix())
 	}
-	f, err := c.call(wire.OpLogin, wire.LoginReq{Proto: wire.Version, App: o.app, Account: account, Token: tok, Device: "loadtest"}, 30*time.Second)
+	var f *wire.Frame
+	var err error
+	for tries := 0; ; tries++ {
+		f, err = c.call(wire.OpLogin, wire.LoginReq{Proto: wire.Version, App: o.app, Account: account, Token: tok, Device: "loadtest"}, 30*time.Second)
+		var r *redirect
+		if !errors.As(err, &r) || tries == 5 || c.dialer == nil {
+			break
+		}
+		c.close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ws, _, derr := c.dialer.DialContext(ctx, strings.TrimSuffix(r.url, "/")+"/ws", nil)
+		cancel()
+		if derr != nil {
+			return 0, fmt.Errorf("login %s: redirected to %s: %w", account, r.url, derr)
+		}
+		c.ws = ws
+	}
 	if err != nil {
 		return 0, fmt.Errorf("login %s: %w", account, err)
 	}
@@ -313,7 +344,7 @@ func (d *dialers) dial(ctx context.Context, i int) (*client, error) {
 		}
 		return nil, fmt.Errorf("dial: %w", err)
 	}
-	return &client{ws: ws, idx: i}, nil
+	return &client{ws: ws, idx: i, dialer: d.list[k]}, nil
 }
 
 // addrs is how many source addresses are in use.

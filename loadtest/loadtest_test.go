@@ -56,11 +56,11 @@ func benchLimits() server.Config {
 }
 
 // startCluster runs a three-node cluster in process (three embedded NATS
-// servers, one member each: one core, two edges) and returns the members'
-// WebSocket URLs and the index of the core. Every /metrics is the same
-// process's, so the summed CPU and RSS count it three times: only the
-// mechanics are tested here.
-func startCluster(t *testing.T) ([]string, int) {
+// servers, one member each, the shards spread over them) and returns the
+// members' WebSocket URLs once every shard is served where it is planned.
+// Every /metrics is the same process's, so the summed CPU and RSS count it
+// three times: only the mechanics are tested here.
+func startCluster(t *testing.T) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -74,14 +74,14 @@ func startCluster(t *testing.T) ([]string, int) {
 		urls    []string
 	)
 	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
 		var wg sync.WaitGroup
-		for i, m := range members {
+		for i := range members {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := m.Shutdown(sctx); err != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if err := members[i].Shutdown(ctx); err != nil {
 					t.Errorf("shutdown %d: %v", i, err)
 				}
 				if err := <-served[i]; err != nil {
@@ -96,44 +96,39 @@ func startCluster(t *testing.T) ([]string, int) {
 	})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i := range ns {
-		js := ns[i].JS
-		open := func() (store.Store, error) { return store.NATS(js, store.NATSOptions{Replicas: 3, Prefix: "X"}) }
-		m, err := cluster.Start(ctx, cluster.Config{NATS: ns[i], Server: benchLimits(), OpenStore: open, NodeID: fmt.Sprintf("node%d", i+1),
-			Replicas: 3, LeaseTTL: 1500 * time.Millisecond, NodeTimeout: 1500 * time.Millisecond, Logger: quiet})
+		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		js := ns[i].JS
+		open := func(log string) (store.Store, error) {
+			return store.NATS(js, store.NATSOptions{Replicas: 3, Prefix: "X", Log: log})
+		}
+		url := "ws://" + l.Addr().String()
+		m, err := cluster.Start(ctx, cluster.Config{NATS: ns[i], Server: benchLimits(), OpenStore: open, StorePrefix: "X",
+			NodeID: fmt.Sprintf("node%d", i+1), URL: url, Replicas: 3, LeaseTTL: 1500 * time.Millisecond,
+			NodeTimeout: 1500 * time.Millisecond, Logger: quiet})
 		if err != nil {
-			_ = m.Shutdown(ctx)
+			l.Close()
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() { done <- m.Serve(l) }()
 		members, served = append(members, m), append(served, done)
-		urls = append(urls, "ws://"+l.Addr().String()+"/ws")
+		urls = append(urls, url+"/ws")
 	}
-	// Wait for a core that every member follows.
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		core := -1
-		for i, m := range members {
-			if m.IsCore() {
-				core = i
-			}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		settled := true
+		for _, m := range members {
+			settled = settled && m.Settled()
 		}
-		if core >= 0 {
-			all := true
-			for _, m := range members {
-				all = all && m.Following() == members[core].ID()
-			}
-			if all {
-				return urls, core
-			}
+		if settled {
+			return urls
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no core within 20 s")
+			t.Fatal("the shards not where they are planned within 30 s")
 		}
-		time.Sleep(20 * time.Millisecond) // polling the members' roles; deadline above
+		time.Sleep(20 * time.Millisecond) // polling the members' shards; deadline above
 	}
 }
 
@@ -235,30 +230,36 @@ func TestFanout(t *testing.T) {
 	}
 }
 
-// checkNodes asserts a run on several servers reported each one: conns
-// connections spread round robin, the core among them.
-func checkNodes(t *testing.T, r *Result, urls []string, core, conns int) {
+// checkNodes asserts a run on several servers reported each one: dialed
+// connections spread round robin, the sessions (where logins were
+// redirected, while they are open) summing to conns and every shard served by one of them.
+func checkNodes(t *testing.T, r *Result, urls []string, conns int, open bool) {
 	t.Helper()
 	if len(r.Nodes) != len(urls) {
 		t.Fatalf("%d nodes reported, want %d", len(r.Nodes), len(urls))
 	}
-	total := 0
+	dialed, sessions, shards := 0, 0, 0
 	var cpu float64
 	for i, n := range r.Nodes {
 		if n.Server != urls[i] {
 			t.Errorf("node %d is %s, want %s", i, n.Server, urls[i])
 		}
-		if want := map[bool]string{true: "core", false: "edge"}[i == core]; n.Role != want {
-			t.Errorf("node %d is %q, want %q", i, n.Role, want)
+		if n.Shards == 0 {
+			t.Errorf("node %d serves no shard", i)
 		}
 		if !n.Scraped || n.RSSPeak <= 0 {
 			t.Errorf("node %d not scraped: %s", i, n.ScrapeErr)
 		}
-		total += n.Conns
+		dialed += n.Conns
+		sessions += n.Sessions
+		shards += n.Shards
 		cpu += n.CPU
 	}
-	if total != conns {
-		t.Errorf("%d connections over the nodes, want %d", total, conns)
+	if want := map[bool]int{true: conns}[open]; dialed != conns || sessions != want {
+		t.Errorf("%d connections dialed, %d sessions over the nodes, want %d and %d", dialed, sessions, conns, want)
+	}
+	if shards != 12 {
+		t.Errorf("%d shards served, want 12", shards)
 	}
 	if d := r.ServerFig.CPU - cpu; d < -1e-9 || d > 1e-9 {
 		t.Errorf("server CPU %v is not the nodes' sum %v", r.ServerFig.CPU, cpu)
@@ -269,28 +270,26 @@ func checkNodes(t *testing.T, r *Result, urls []string, core, conns int) {
 }
 
 // TestCluster runs the scenarios against the three nodes of a cluster at
-// once: connection i goes to node i mod 3, so channel members and the two
-// sides of a pair sit on different nodes and most frames cross the relay.
+// once: connection i dials node i mod 3 and logs in where its account is
+// served, so channel members and the two sides of a pair sit on different
+// nodes and most frames cross between them.
 func TestCluster(t *testing.T) {
-	urls, core := startCluster(t)
+	urls := startCluster(t)
 	servers := strings.Join(urls, ",")
 	t.Run("fanout", func(t *testing.T) {
 		o := opts(t, "fanout", "--server", servers, "--conns", "30", "--pubs", "2", "--window", "16", "--duration", "1s")
 		r := runOK(t, o)
 		checkDelivery(t, r)
-		checkNodes(t, r, urls, core, 30)
+		checkNodes(t, r, urls, 30, true)
 		if want := urls[:2]; strings.Join(r.PubServers, ",") != strings.Join(want, ",") {
 			t.Errorf("publishers on %v, want %v", r.PubServers, want)
 		}
 		if d := r.ServerFig.Counters["xinling_channel_deliveries_total"]; d != float64(r.Delivered) {
 			t.Errorf("the nodes counted %v deliveries, the members %d", d, r.Delivered)
 		}
-		if d := r.Nodes[core].Counters["xinling_channel_deliveries_total"]; d != float64(r.Delivered) {
-			t.Errorf("the core counted %v deliveries, the members %d", d, r.Delivered)
-		}
 		var out bytes.Buffer
 		r.print(&out)
-		for _, want := range []string{"3 servers ", "node 1 ", "node 3 ", "publishers   0 on node 1", "1 on node 2"} {
+		for _, want := range []string{"3 servers ", "node 1 ", "node 3 ", "shards, 10 connections", "publishers   0 on node 1", "1 on node 2"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("report lacks %q", want)
 			}
@@ -300,23 +299,19 @@ func TestCluster(t *testing.T) {
 		o := opts(t, "p2p", "--server", servers, "--conns", "15", "--window", "4", "--duration", "700ms")
 		r := runOK(t, o)
 		checkDelivery(t, r)
-		checkNodes(t, r, urls, core, 30)
+		checkNodes(t, r, urls, 30, true)
 	})
-	t.Run("core only", func(t *testing.T) {
-		var others []string
-		for i, u := range urls {
-			if i != core {
-				others = append(others, u)
-			}
-		}
-		o := opts(t, "fanout", "--server", urls[core], "--scrape", strings.Join(others, ","), "--conns", "20", "--duration", "500ms")
+	t.Run("one entry node", func(t *testing.T) {
+		o := opts(t, "fanout", "--server", urls[0], "--scrape", strings.Join(urls[1:], ","), "--conns", "20", "--duration", "500ms")
 		r := runOK(t, o)
 		checkDelivery(t, r)
-		if len(r.Nodes) != 3 || r.Nodes[0].Server != urls[core] || r.Nodes[0].Role != "core" || r.Nodes[0].Conns != 20 ||
-			r.Nodes[1].Conns != 0 || r.Nodes[2].Conns != 0 || r.Nodes[1].Role != "edge" {
+		if len(r.Nodes) != 3 || r.Nodes[0].Server != urls[0] || r.Nodes[0].Conns != 20 || r.Nodes[1].Conns != 0 || r.Nodes[2].Conns != 0 {
 			t.Fatalf("nodes %+v", r.Nodes)
 		}
-		if len(r.PubServers) != 1 || r.PubServers[0] != urls[core] {
+		if s := r.Nodes[0].Sessions + r.Nodes[1].Sessions + r.Nodes[2].Sessions; s != 20 || r.Nodes[0].Sessions == 20 {
+			t.Errorf("sessions %d, %d, %d: want 20, redirected to the accounts' nodes", r.Nodes[0].Sessions, r.Nodes[1].Sessions, r.Nodes[2].Sessions)
+		}
+		if len(r.PubServers) != 1 || r.PubServers[0] != urls[0] {
 			t.Errorf("publishers on %v", r.PubServers)
 		}
 	})
@@ -326,7 +321,10 @@ func TestCluster(t *testing.T) {
 		if r.Logins != 30 || r.Failures != 0 {
 			t.Fatalf("%d logins, %d failures", r.Logins, r.Failures)
 		}
-		checkNodes(t, r, urls, core, 30)
+		checkNodes(t, r, urls, 30, false)
+		if r.ServerFig.Counters["xinling_login_failures_total"] != 0 || r.ServerFig.Counters["xinling_login_redirects_total"] == 0 {
+			t.Errorf("counters %v: want redirects, no failures", r.ServerFig.Counters)
+		}
 	})
 }
 

@@ -409,8 +409,9 @@ type ServerFigures struct {
 // NodeFigures are one server's share when the run had several.
 type NodeFigures struct {
 	Server      string  `json:"server"`
-	Role        string  `json:"role,omitempty"` // core or edge, from xinling_cluster_is_core
-	Conns       int     `json:"conns"`          // the tool's connections to it
+	Shards      int     `json:"shards,omitempty"` // a cluster node's shards at the end, from xinling_cluster_shards
+	Conns       int     `json:"conns"`            // the tool's connections dialed to it
+	Sessions    int     `json:"sessions"`         // sessions it served at the end (logins redirected to it count here)
 	Scraped     bool    `json:"scraped"`
 	ScrapeErr   string  `json:"scrape_error,omitempty"`
 	SetupCPU    float64 `json:"setup_cpu_s"`
@@ -541,15 +542,8 @@ func (m *meter) nodeFigures(servers []string, connected, conns int) []NodeFigure
 		if err := sc.err(); err != nil {
 			n.ScrapeErr = err.Error()
 		}
-		if v, ok := m.s2[i].m["xinling_cluster_is_core"]; ok {
-			n.Role = "edge"
-			if v > 0 {
-				n.Role = "core"
-			}
-			if v1, ok := m.s1[i].m["xinling_cluster_is_core"]; ok && (v1 > 0) != (v > 0) {
-				n.Role = "changed" // the core moved during the run
-			}
-		}
+		n.Shards = int(m.s2[i].m["xinling_cluster_shards"])
+		n.Sessions = int(m.s2[i].m["xinling_sessions"])
 		out[i] = n
 	}
 	return out

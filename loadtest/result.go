@@ -256,8 +256,8 @@ func (r *Result) print(w io.Writer) {
 func (r *Result) printNodes(p func(format string, args ...any)) {
 	for i, n := range r.Nodes {
 		role := ""
-		if n.Role != "" {
-			role = n.Role + ", "
+		if n.Shards > 0 {
+			role = fmt.Sprintf("%d shards, ", n.Shards)
 		}
 		if !n.Scraped {
 			p("  node %-7d %s (%s%d connections): figures unavailable: %s", i+1, n.Server, role, n.Conns, n.ScrapeErr)
@@ -275,8 +275,8 @@ func (r *Result) printNodes(p func(format string, args ...any)) {
 		if d := n.Counters["xinling_channel_deliveries_total"]; d > 0 {
 			extra = fmt.Sprintf("; channel deliveries +%.0f", d)
 		}
-		p("  node %-7d %s (%s%d connections): CPU %.2fs (%.2f cores)%s, setup %.2fs; RSS %s before, %s peak%s",
-			i+1, n.Server, role, n.Conns, n.CPU, n.Cores, per, n.SetupCPU, mib(n.RSSBefore), mib(n.RSSPeak), extra)
+		p("  node %-7d %s (%s%d connections, %d sessions): CPU %.2fs (%.2f cores)%s, setup %.2fs; RSS %s before, %s peak%s",
+			i+1, n.Server, role, n.Conns, n.Sessions, n.CPU, n.Cores, per, n.SetupCPU, mib(n.RSSBefore), mib(n.RSSPeak), extra)
 	}
 }
 

@@ -128,7 +128,10 @@ func (e *engine) frame(cn *conn, f *wire.Frame) {
 		var g wire.GoAway
 		e.decodePush(f, &g)
 		e.avoid = e.cur // the next attempts start with another server
-		e.connLost(cn, fmt.Sprintf("the server %s is going away: %s", e.c.urls[e.cur], g.Reason))
+		if g.URL != "" {
+			e.redirectTo(g.URL)
+		}
+		e.connLost(cn, fmt.Sprintf("the server %s is going away: %s", e.urls[e.cur], g.Reason))
 	default:
 		e.log("ignored an unknown frame from the server: %s", f.Describe())
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,11 +47,14 @@ type engine struct {
 	started     time.Time     // when the current login / reconnect began
 	attempt     int
 	gen         uint64             // generation of the current attempt / connection
-	cur         int                // index in c.urls of the current dial / connection
+	urls        []string           // the servers: the client's, then those the cluster sent us to
+	cur         int                // index in urls of the current dial / connection
 	tried       int                // URLs dialled in the current attempt
-	home        int                // index in c.urls of the session's server: attempts start there
-	next        int                // index in c.urls where the next attempt starts
-	avoid       int                // index in c.urls of a server that sent goaway; -1: none
+	home        int                // index in urls of the session's server: attempts start there
+	next        int                // index in urls where the next attempt starts
+	avoid       int                // index in urls of a server that sent goaway; -1: none
+	redirect    int                // index in urls of the server a goaway named: the next attempt goes there at once; -1: none
+	redirects   int                // redirects followed since the last login
 	cancelDial  context.CancelFunc // non-nil while dialling
 	cn          *conn              // current connection, nil when none
 	loginID     uint64             // id of the login request awaiting its answer
@@ -88,7 +92,25 @@ type engine struct {
 }
 
 func newEngine(c *Client, midPrefix string) *engine {
-	return &engine{c: c, pending: make(map[uint64]*request), midPrefix: midPrefix, avoid: -1}
+	return &engine{c: c, urls: slices.Clone(c.urls), pending: make(map[uint64]*request), midPrefix: midPrefix, avoid: -1, redirect: -1}
+}
+
+const maxRedirects = 5
+
+// redirectTo makes url, named by a server's goaway (the node of a cluster
+// that serves the account), the next attempt's server.
+func (e *engine) redirectTo(raw string) {
+	u, err := parseServerURL(raw)
+	if err != nil {
+		e.log("ignored a goaway's URL %q: %v", raw, err)
+		return
+	}
+	i := slices.Index(e.urls, u)
+	if i < 0 {
+		e.urls = append(e.urls, u)
+		i = len(e.urls) - 1
+	}
+	e.redirect = i
 }
 
 // run is the engine goroutine.
@@ -213,7 +235,7 @@ func (e *engine) login(epoch uint64, cr creds, retryTime time.Duration, retryCou
 			e.loginFail(wire.LoginNet, fmt.Sprintf("no login within %v", retryTime))
 		}
 	})
-	e.log("logging in as %q to %s", cr.account, strings.Join(e.c.urls, ", then "))
+	e.log("logging in as %q to %s", cr.account, strings.Join(e.urls, ", then "))
 	e.attempt++
 	e.startAttempt()
 }
@@ -228,7 +250,7 @@ func (e *engine) resetSession() {
 // the server that sent goaway); a failed dial moves on to the next URL at
 // once (see dialDone), and the attempt fails when every URL failed.
 func (e *engine) startAttempt() {
-	n := len(e.c.urls)
+	n := len(e.urls)
 	s := e.next % n
 	if n > 1 && s == e.avoid {
 		s = (s + 1) % n
@@ -247,7 +269,7 @@ func (e *engine) dialCur() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	e.cancelDial = cancel
-	e.c.dial(ctx, e.c.urls[e.cur], func(ws *websocket.Conn, err error) { e.dialDone(gen, ws, err) })
+	e.c.dial(ctx, e.urls[e.cur], func(ws *websocket.Conn, err error) { e.dialDone(gen, ws, err) })
 }
 
 func (e *engine) dialDone(gen uint64, ws *websocket.Conn, err error) {
@@ -260,12 +282,12 @@ func (e *engine) dialDone(gen uint64, ws *websocket.Conn, err error) {
 	e.cancelDial()
 	e.cancelDial = nil
 	if err != nil {
-		why := fmt.Sprintf("cannot connect to %s: %v", e.c.urls[e.cur], err)
-		if e.tried++; e.tried < len(e.c.urls) {
+		why := fmt.Sprintf("cannot connect to %s: %v", e.urls[e.cur], err)
+		if e.tried++; e.tried < len(e.urls) {
 			// Another server of the cluster, at once: a dead node costs
 			// one failed dial, not a backoff.
-			e.cur = (e.cur + 1) % len(e.c.urls)
-			e.log("%s; trying %s", why, e.c.urls[e.cur])
+			e.cur = (e.cur + 1) % len(e.urls)
+			e.log("%s; trying %s", why, e.urls[e.cur])
 			e.dialCur()
 			return
 		}
@@ -305,7 +327,22 @@ func (e *engine) dialDone(gen uint64, ws *websocket.Conn, err error) {
 // attemptFailed ends the current login or reconnect attempt and schedules
 // the next, or gives up.
 func (e *engine) attemptFailed(why string) {
-	if n := len(e.c.urls); e.cn != nil && n > 1 {
+	if e.redirect >= 0 && e.redirects < maxRedirects {
+		// Sent to the node that serves the account: go there now, not
+		// after a backoff, and keep it as home. (Nodes that disagree about
+		// who serves it while it moves could send us back and forth: a few
+		// times, then the usual backoff.)
+		e.next, e.home, e.avoid = e.redirect, e.redirect, -1
+		e.redirect = -1
+		e.redirects++
+		e.dropConn()
+		e.log("%s; going to %s", why, e.urls[e.next])
+		if e.ph == phLogin || e.ph == phReconnect {
+			e.startAttempt()
+		}
+		return
+	}
+	if n := len(e.urls); e.cn != nil && n > 1 {
 		// Connected, then failed there (no or a busy answer, lost): the
 		// next attempt starts with another server.
 		e.next = (e.cur + 1) % n
@@ -396,6 +433,7 @@ func (e *engine) loginAnswer(f *wire.Frame) {
 	stopTimer(&e.backoff)
 	was := e.ph
 	e.ph = phOnline
+	e.redirect, e.redirects = -1, 0
 	e.home, e.next, e.avoid = e.cur, e.cur, -1
 	e.session, e.fd = res.Session, res.Fd
 	if res.Queue != e.queue || e.queueAccount != e.cred.account {
@@ -411,7 +449,7 @@ func (e *engine) loginAnswer(f *wire.Frame) {
 	e.lastPing = time.Now()
 	e.scheduleHeartbeat()
 	fd := res.Fd
-	url := e.c.urls[e.cur]
+	url := e.urls[e.cur]
 	if was == phLogin {
 		e.log("logged in as %q on %s (fd %d)", e.cred.account, url, fd)
 		e.emit(func(cb Callback) { cb.OnLoginSuccess(0, fd) })

@@ -1,99 +1,101 @@
 package server
 
 import (
-	"sync"
 	"time"
 
 	"github.com/xinling/xinling/sdk/wire"
 )
 
-// A connection's requests are answered in order. A peer message is
-// answered only once it is durable, by the store's continuation, while the
-// reader goes on; so the reader counts the answers still to come and holds
-// any other request until they have been given (the store runs its
-// continuations in the order of the messages, so those come in order too).
+// A connection's requests are answered in order. Most are answered by the
+// reader as it handles them; some only later — a peer message once it is
+// durable (the store's callback), anything another node serves once its
+// answer comes back — while the reader goes on. Those take a slot in the
+// connection's queue of answers to come, and an answer is written only when
+// every answer before it has been (answerQueue). A request whose answer must
+// precede pushes that follow it (a join: the channel's pushes; most others:
+// simply its own effects) waits until the queue is empty (awaitAnswers), and
+// is then answered at once.
 
-// answerGate counts a connection's answers still to come.
-type answerGate struct {
-	mu   sync.Mutex
-	n    int
-	idle chan struct{} // closed when n drops to 0; nil while nobody waits
+// slot is one answer to come.
+type slot struct {
+	id    uint64
+	s     *Session
+	frame []byte // the answer, once given
+	done  bool
 }
 
-func (g *answerGate) add() {
-	g.mu.Lock()
-	g.n++
-	g.mu.Unlock()
+// answerQueue is a connection's answers to come, in request order.
+type answerQueue struct {
+	slots []*slot
+	idle  chan struct{} // closed when the queue empties; nil while nobody waits
 }
 
-func (g *answerGate) done() {
-	g.mu.Lock()
-	if g.n--; g.n == 0 && g.idle != nil {
-		close(g.idle)
-		g.idle = nil
-	}
-	g.mu.Unlock()
+// later takes a slot for request id; it must be given with ok or fail.
+func (c *Conn) later(id uint64, s *Session) *slot {
+	sl := &slot{id: id, s: s}
+	c.amu.Lock()
+	c.answers.slots = append(c.answers.slots, sl)
+	c.amu.Unlock()
+	return sl
 }
 
-// wait returns once no answer is to come, or after patience.
-func (g *answerGate) wait(patience time.Duration) bool {
-	g.mu.Lock()
-	if g.n == 0 {
-		g.mu.Unlock()
-		return true
+// ok gives slot sl the answer res (nil: {}).
+func (c *Conn) ok(sl *slot, res any) {
+	if res == nil {
+		res = struct{}{}
 	}
-	if g.idle == nil {
-		g.idle = make(chan struct{})
+	c.give(sl, wire.MustEncode(sl.id, wire.OpResult, res))
+}
+
+// fail gives slot sl the error e.
+func (c *Conn) fail(sl *slot, e *wire.Error) { c.give(sl, wire.EncodeError(sl.id, e)) }
+
+// give records sl's answer and writes every answer that is now first.
+func (c *Conn) give(sl *slot, frame []byte) {
+	c.amu.Lock()
+	sl.frame, sl.done = frame, true
+	q := &c.answers
+	n := 0
+	for n < len(q.slots) && q.slots[n].done {
+		n++
 	}
-	ch := g.idle
-	g.mu.Unlock()
-	t := time.NewTimer(patience)
+	ready := append([]*slot(nil), q.slots[:n]...)
+	rest := copy(q.slots, q.slots[n:])
+	clear(q.slots[rest:])
+	q.slots = q.slots[:rest]
+	empty := len(q.slots) == 0
+	// Written under amu, so that two givers cannot write out of order.
+	for _, r := range ready {
+		c.answer(r.id, r.frame)
+		r.s.finish(r.id)
+	}
+	if empty && q.idle != nil {
+		close(q.idle)
+		q.idle = nil
+	}
+	c.amu.Unlock()
+}
+
+// awaitAnswers holds the reader until every answer to come is given. An
+// answer that takes longer than a write to a client (a stuck store, a node
+// that does not answer and is not yet declared gone) lets the reader go on:
+// the next answer may then come before it, which beats never.
+func (c *Conn) awaitAnswers() {
+	c.amu.Lock()
+	if len(c.answers.slots) == 0 {
+		c.amu.Unlock()
+		return
+	}
+	if c.answers.idle == nil {
+		c.answers.idle = make(chan struct{})
+	}
+	ch := c.answers.idle
+	c.amu.Unlock()
+	t := time.NewTimer(c.node.cfg.WriteTimeout)
 	defer t.Stop()
 	select {
 	case <-ch:
-		return true
 	case <-t.C:
-		return false
+		c.node.log.Warn("an answer is late; answering out of order", "fd", c.fd)
 	}
-}
-
-// awaitAnswers holds the reader until the answers still to come are given.
-// A store that takes longer than a write to a client is stuck: then the
-// next answer goes out of order rather than never.
-func (c *Conn) awaitAnswers() {
-	if !c.pending.wait(c.node.cfg.WriteTimeout) {
-		c.node.log.Warn("a durable write is late; answering out of order", "fd", c.fd)
-	}
-}
-
-// laterAnswer is the answer to request id, given by whoever finishes it.
-type laterAnswer struct {
-	c  *Conn
-	s  *Session
-	id uint64
-}
-
-// later counts an answer to come; it must be given with ok or fail.
-func (c *Conn) later(id uint64, s *Session) *laterAnswer {
-	c.pending.add()
-	return &laterAnswer{c, s, id}
-}
-
-func (a *laterAnswer) ok() {
-	a.c.reply(a.id, nil)
-	a.finish()
-}
-
-// fail answers with e, after every write made before it is durable: so
-// after the answers that write's continuation gives.
-func (a *laterAnswer) fail(e *wire.Error) {
-	a.c.node.store.Then(func(error) {
-		a.c.replyErr(a.id, e)
-		a.finish()
-	})
-}
-
-func (a *laterAnswer) finish() {
-	a.s.finish(a.id)
-	a.c.pending.done()
 }

@@ -28,34 +28,36 @@ type callKey struct{ app, channel, caller, callee string }
 
 // call is one invite: a user calling an account, or a phone number through the gateway.
 type call struct {
-	key     callKey
-	extra   string
-	state   callState
-	callerS *Session // the caller's session; its end ends the call
-	calleeS *Session // the callee's session once the invite reached it
-	phone   bool
-	leg     *legRunner // a phone call's gateway leg
-	hold    *time.Timer
-	expiry  *time.Timer
+	key    callKey
+	extra  string
+	state  callState
+	caller party // the caller's session; its end ends the call
+	callee party // the callee's session once the invite reached it
+	phone  bool
+	leg    *legRunner // a phone call's gateway leg
+	hold   *time.Timer
+	expiry *time.Timer
 }
 
-// calls is the node's call registry.
+// calls is the node's call registry: the calls to accounts it serves (the
+// callee's node keeps a call; the caller may be a session of another node),
+// and its sessions' phone calls.
 type calls struct {
 	mu        sync.Mutex
 	byKey     map[callKey]*call
-	bySession map[*Session]map[*call]struct{}
+	bySession map[party]map[*call]struct{}
 	pending   map[key][]*call // by callee: invites waiting for it to log in
 }
 
 func newCalls() *calls {
 	return &calls{
 		byKey:     make(map[callKey]*call),
-		bySession: make(map[*Session]map[*call]struct{}),
+		bySession: make(map[party]map[*call]struct{}),
 		pending:   make(map[key][]*call),
 	}
 }
 
-func (cs *calls) bind(s *Session, c *call) {
+func (cs *calls) bind(s party, c *call) {
 	m := cs.bySession[s]
 	if m == nil {
 		m = make(map[*call]struct{})
@@ -64,7 +66,7 @@ func (cs *calls) bind(s *Session, c *call) {
 	m[c] = struct{}{}
 }
 
-func (cs *calls) unbind(s *Session, c *call) {
+func (cs *calls) unbind(s party, c *call) {
 	if s == nil {
 		return
 	}
@@ -80,8 +82,8 @@ func (cs *calls) unbind(s *Session, c *call) {
 func (cs *calls) finishLocked(c *call) {
 	c.state = stateDone
 	delete(cs.byKey, c.key)
-	cs.unbind(c.callerS, c)
-	cs.unbind(c.calleeS, c)
+	cs.unbind(c.caller, c)
+	cs.unbind(c.callee, c)
 	if c.hold != nil {
 		c.hold.Stop()
 	}
@@ -106,9 +108,9 @@ func (cs *calls) finishLocked(c *call) {
 // received reports whether the callee has been shown the invite.
 func (c *call) received() bool { return c.state >= stateRinging && c.state < stateDone && !c.phone }
 
-func (n *Node) pushCall(s *Session, op string, ev wire.InviteEvent) {
-	if s != nil {
-		s.pushUser(op, ev, 0)
+func (n *Node) pushCall(p party, op string, ev wire.InviteEvent) {
+	if p != nil {
+		p.pushCall(n, op, ev)
 	}
 }
 
@@ -150,41 +152,37 @@ func parseInviteExtra(extra string) (inviteOptions, *wire.Error) {
 	return o, nil
 }
 
-// invite starts a call from s.
-func (n *Node) invite(s *Session, req *wire.InviteReq) *wire.Error {
+// checkInvite validates an invite where it is asked for.
+func checkInvite(req *wire.InviteReq) (inviteOptions, *wire.Error) {
 	if e := wire.CheckName("channel", req.Channel); e != nil {
-		return e
+		return inviteOptions{}, e
 	}
 	what := "account"
 	if req.Phone {
 		what = "phone number"
 	}
 	if e := wire.CheckName(what, req.To); e != nil {
-		return e
+		return inviteOptions{}, e
 	}
 	if req.Source != "" {
 		if e := wire.CheckName("source number", req.Source); e != nil {
-			return e
+			return inviteOptions{}, e
 		}
 	}
-	opts, e := parseInviteExtra(req.Extra)
-	if e != nil {
-		return e
-	}
-	if req.Phone {
-		// A "phone number" that is an account online here is called as one.
-		if _, ok := n.sessions.get(key{s.app, req.To}); ok {
-			req.Phone = false
-		}
-	}
-	if !req.Phone && req.To == s.account {
+	return parseInviteExtra(req.Extra)
+}
+
+// invite starts a call from caller (account of app) to req.To, on the node
+// serving req.To's account (or, for a phone number, the caller's node).
+func (n *Node) invite(app, account string, caller party, req *wire.InviteReq, opts inviteOptions) *wire.Error {
+	if !req.Phone && req.To == account {
 		return wire.Errf(wire.GeneralWrongParam, "cannot invite oneself")
 	}
 	if req.Phone && n.cfg.Gateway == nil {
 		return wire.Errf(wire.InviteOther, "this server has no phone gateway (start it with --sip-proxy) to call %s", req.To)
 	}
 	cs := n.calls
-	k := callKey{s.app, req.Channel, s.account, req.To}
+	k := callKey{app, req.Channel, account, req.To}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if _, live := cs.byKey[k]; live {
@@ -194,21 +192,21 @@ func (n *Node) invite(s *Session, req *wire.InviteReq) *wire.Error {
 	if opts.timeout > 0 {
 		expiry = opts.timeout
 	}
-	c := &call{key: k, extra: req.Extra, callerS: s, phone: req.Phone}
+	c := &call{key: k, extra: req.Extra, caller: caller, phone: req.Phone}
 	if req.Phone {
 		return n.dialLocked(c, req, expiry)
 	}
-	callee, online := n.sessions.get(key{s.app, req.To})
+	callee, online := n.sessions.get(key{app, req.To})
 	if !online && opts.requireOnline {
 		return wire.Errf(wire.InvitePeerOffline, "%s is not online", req.To)
 	}
 	cs.byKey[k] = c
-	cs.bind(s, c)
+	cs.bind(caller, c)
 	if online {
 		n.ringLocked(c, callee)
 	} else {
 		c.state = statePending
-		pk := key{s.app, req.To}
+		pk := key{app, req.To}
 		cs.pending[pk] = append(cs.pending[pk], c)
 		c.hold = time.AfterFunc(n.cfg.InviteHold, func() { n.failCall(c, stateRinging, wire.InvitePeerOffline) })
 	}
@@ -219,7 +217,7 @@ func (n *Node) invite(s *Session, req *wire.InviteReq) *wire.Error {
 // ringLocked shows the invite to the callee's session.
 func (n *Node) ringLocked(c *call, callee *Session) {
 	c.state = stateRinging
-	c.calleeS = callee
+	c.callee = callee
 	n.calls.bind(callee, c)
 	if c.hold != nil {
 		c.hold.Stop()
@@ -242,9 +240,9 @@ func (n *Node) failCall(c *call, before callState, code wire.Code) {
 	if c.leg != nil {
 		c.leg.hangup()
 	}
-	n.pushCall(c.callerS, wire.PushInviteFailed, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.callee, Code: code})
+	n.pushCall(c.caller, wire.PushInviteFailed, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.callee, Code: code})
 	if received {
-		n.pushCall(c.calleeS, wire.PushInviteEnded, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.caller})
+		n.pushCall(c.callee, wire.PushInviteEnded, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.caller})
 	}
 }
 
@@ -327,11 +325,11 @@ func (n *Node) inviteAck(s *Session, ref *wire.InviteRef) *wire.Error {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	c := cs.byKey[callKey{s.app, ref.Channel, ref.Peer, s.account}]
-	if c == nil || c.calleeS != s || c.state != stateRinging {
+	if c == nil || c.callee != party(s) || c.state != stateRinging {
 		return nil // late or duplicate: nothing to do
 	}
 	c.state = stateDelivered
-	n.pushCall(c.callerS, wire.PushInviteDelivered, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.callee})
+	n.pushCall(c.caller, wire.PushInviteDelivered, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.callee})
 	return nil
 }
 
@@ -347,17 +345,17 @@ func (n *Node) answerInvite(s *Session, r *wire.InviteReply, accept bool) *wire.
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	c := cs.byKey[callKey{s.app, r.Channel, r.Peer, s.account}]
-	if c == nil || c.calleeS != s || c.state < stateRinging || c.state > stateDelivered {
+	if c == nil || c.callee != party(s) || c.state < stateRinging || c.state > stateDelivered {
 		return wire.Errf(wire.GeneralFailed, "no unanswered invite from %s for %s", r.Peer, r.Channel)
 	}
 	ev := wire.InviteEvent{Channel: c.key.channel, Peer: c.key.callee, Extra: r.Extra}
 	if accept {
 		c.state = stateAccepted
 		c.expiry.Stop()
-		n.pushCall(c.callerS, wire.PushInviteAccepted, ev)
+		n.pushCall(c.caller, wire.PushInviteAccepted, ev)
 	} else {
 		cs.finishLocked(c)
-		n.pushCall(c.callerS, wire.PushInviteRefused, ev)
+		n.pushCall(c.caller, wire.PushInviteRefused, ev)
 	}
 	return nil
 }
@@ -369,17 +367,15 @@ func checkCallRef(channel, peer string) *wire.Error {
 	return wire.CheckName("account", peer)
 }
 
-// endInvite ends a call by either side, before or after the answer.
-func (n *Node) endInvite(s *Session, ref *wire.InviteRef) *wire.Error {
-	if e := checkCallRef(ref.Channel, ref.Peer); e != nil {
-		return e
-	}
+// endInvite ends a call by either side (me, of app and account), before or
+// after the answer.
+func (n *Node) endInvite(app, account string, me party, ref *wire.InviteRef) *wire.Error {
 	cs := n.calls
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	c, iAmCaller := cs.findLocked(s.app, ref.Channel, s.account, ref.Peer)
-	if c == nil || (iAmCaller && c.callerS != s) || (!iAmCaller && (c.calleeS != s || !c.received())) {
-		return wire.Errf(wire.GeneralFailed, "no call with %s on %s", ref.Peer, ref.Channel)
+	c, iAmCaller := cs.findLocked(app, ref.Channel, account, ref.Peer)
+	if c == nil || (iAmCaller && c.caller != me) || (!iAmCaller && (c.callee != me || !c.received())) {
+		return errNoCall(ref.Peer, ref.Channel)
 	}
 	received := c.received()
 	cs.finishLocked(c)
@@ -388,19 +384,23 @@ func (n *Node) endInvite(s *Session, ref *wire.InviteRef) *wire.Error {
 	}
 	if iAmCaller {
 		if received {
-			n.pushCall(c.calleeS, wire.PushInviteEnded, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.caller})
+			n.pushCall(c.callee, wire.PushInviteEnded, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.caller})
 		}
 	} else {
-		n.pushCall(c.callerS, wire.PushInviteEnded, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.callee})
+		n.pushCall(c.caller, wire.PushInviteEnded, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.callee})
 	}
 	return nil
 }
 
-// inviteDTMF sends digits to the other party of an answered call.
-func (n *Node) inviteDTMF(s *Session, d *wire.InviteDTMF) *wire.Error {
-	if e := wire.CheckDTMF(d.Digits); e != nil {
-		return e
-	}
+func errNoCall(peer, channel string) *wire.Error {
+	return wire.Errf(wire.GeneralFailed, "no call with %s on %s", peer, channel)
+}
+
+var errNoAnsweredCall = wire.Errf(wire.GeneralFailed, "no answered call to send DTMF on")
+
+// inviteDTMF sends digits to the other party of an answered call of me (of
+// app and account).
+func (n *Node) inviteDTMF(app, account string, me party, d *wire.InviteDTMF) *wire.Error {
 	cs := n.calls
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
@@ -408,25 +408,19 @@ func (n *Node) inviteDTMF(s *Session, d *wire.InviteDTMF) *wire.Error {
 	iAmCaller := false
 	if d.Peer == "" {
 		// MessageDTMFSend names no call: it goes to the sender's one answered call.
-		for x := range cs.bySession[s] {
+		for x := range cs.bySession[me] {
 			if x.state == stateAccepted {
 				if c != nil {
 					return wire.Errf(wire.GeneralFailed, "more than one answered call: use ChannelInviteDTMF")
 				}
-				c, iAmCaller = x, x.callerS == s
+				c, iAmCaller = x, x.caller == me
 			}
 		}
 	} else {
-		if e := wire.CheckName("channel", d.Channel); e != nil {
-			return e
-		}
-		if e := wire.CheckName("phone number", d.Peer); e != nil {
-			return e
-		}
-		c, iAmCaller = cs.findLocked(s.app, d.Channel, s.account, d.Peer)
+		c, iAmCaller = cs.findLocked(app, d.Channel, account, d.Peer)
 	}
 	if c == nil || c.state != stateAccepted {
-		return wire.Errf(wire.GeneralFailed, "no answered call to send DTMF on")
+		return errNoAnsweredCall
 	}
 	if c.phone {
 		if !c.leg.dtmf(d.Digits) {
@@ -434,17 +428,18 @@ func (n *Node) inviteDTMF(s *Session, d *wire.InviteDTMF) *wire.Error {
 		}
 		return nil
 	}
-	to, from := c.calleeS, c.key.caller
+	to, from := c.callee, c.key.caller
 	if !iAmCaller {
-		to, from = c.callerS, c.key.callee
+		to, from = c.caller, c.key.callee
 	}
 	n.pushCall(to, wire.PushInviteMsg, wire.InviteEvent{Channel: c.key.channel, Peer: from, Type: "DTMF", Data: d.Digits, Extra: c.extra})
 	return nil
 }
 
-// sessionCallsEnded ends every call of a session that is over: the other
-// party hears onInviteEndByPeer (or, for an invite it never saw, nothing).
-func (n *Node) sessionCallsEnded(s *Session) {
+// sessionCallsEnded ends every call of a session that is over (of this
+// node, or of another): the other party hears onInviteEndByPeer (or, for an
+// invite it never saw, nothing).
+func (n *Node) sessionCallsEnded(s party) {
 	cs := n.calls
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
@@ -455,10 +450,10 @@ func (n *Node) sessionCallsEnded(s *Session) {
 			c.leg.hangup()
 		}
 		switch {
-		case c.callerS == s && received:
-			n.pushCall(c.calleeS, wire.PushInviteEnded, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.caller})
-		case c.calleeS == s:
-			n.pushCall(c.callerS, wire.PushInviteEnded, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.callee})
+		case c.caller == s && received:
+			n.pushCall(c.callee, wire.PushInviteEnded, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.caller})
+		case c.callee == s:
+			n.pushCall(c.caller, wire.PushInviteEnded, wire.InviteEvent{Channel: c.key.channel, Peer: c.key.callee})
 		}
 	}
 }
@@ -483,7 +478,7 @@ func (n *Node) dialLocked(c *call, req *wire.InviteReq, expiry time.Duration) *w
 	c.leg = newLegRunner(n, leg)
 	c.state = stateRinging
 	n.calls.byKey[c.key] = c
-	n.calls.bind(c.callerS, c)
+	n.calls.bind(c.caller, c)
 	c.expiry = time.AfterFunc(expiry, func() { n.failCall(c, stateAccepted, wire.InviteTimeout) })
 	return nil
 }
@@ -512,7 +507,7 @@ func (p *phoneEvents) Ringing() {
 	p.update(func(cs *calls, c *call) {
 		if c.state == stateRinging {
 			c.state = stateDelivered
-			p.n.pushCall(c.callerS, wire.PushInviteDelivered, p.ev(""))
+			p.n.pushCall(c.caller, wire.PushInviteDelivered, p.ev(""))
 		}
 	})
 }
@@ -522,7 +517,7 @@ func (p *phoneEvents) Answered(extra string) {
 		if c.state < stateAccepted {
 			c.state = stateAccepted
 			c.expiry.Stop()
-			p.n.pushCall(c.callerS, wire.PushInviteAccepted, p.ev(extra))
+			p.n.pushCall(c.caller, wire.PushInviteAccepted, p.ev(extra))
 		}
 	})
 }
@@ -532,7 +527,7 @@ func (p *phoneEvents) Rejected(code int, reason string) {
 		cs.finishLocked(c)
 		c.leg.retire()
 		b, _ := json.Marshal(map[string]any{"sip_code": code, "reason": reason})
-		p.n.pushCall(c.callerS, wire.PushInviteRefused, p.ev(string(b)))
+		p.n.pushCall(c.caller, wire.PushInviteRefused, p.ev(string(b)))
 	})
 }
 
@@ -544,7 +539,7 @@ func (p *phoneEvents) Failed(reason string) {
 		b, _ := json.Marshal(map[string]string{"reason": reason})
 		ev := p.ev(string(b))
 		ev.Code = wire.InviteOther
-		p.n.pushCall(c.callerS, wire.PushInviteFailed, ev)
+		p.n.pushCall(c.caller, wire.PushInviteFailed, ev)
 	})
 }
 
@@ -552,7 +547,7 @@ func (p *phoneEvents) Hangup() {
 	p.update(func(cs *calls, c *call) {
 		cs.finishLocked(c)
 		c.leg.retire()
-		p.n.pushCall(c.callerS, wire.PushInviteEnded, p.ev(""))
+		p.n.pushCall(c.caller, wire.PushInviteEnded, p.ev(""))
 	})
 }
 

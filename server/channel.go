@@ -13,11 +13,13 @@ import (
 	"github.com/xinling/xinling/sdk/wire"
 )
 
-// member is one session in a channel.
+// member is one session in a channel: of this node (sess), or of another
+// (node, sid), which delivers the channel's pushes to it.
 type member struct {
-	sess *Session
-	uid  uint32
-	el   *list.Element // in Channel.recent
+	sess      *Session
+	node, sid string
+	uid       uint32
+	el        *list.Element // in Channel.recent
 }
 
 // histEntry is a channel push kept so a resuming session can catch up.
@@ -40,7 +42,8 @@ type Channel struct {
 	emptySince time.Time
 	base       uint64 // offsets of this incarnation are > base
 	members    map[string]*member
-	recent     *list.List // accounts, most recently joined first
+	remote     map[string]int // members per other node: where each push goes once
+	recent     *list.List     // accounts, most recently joined first
 	nextUID    uint32
 	off        uint64
 	hist       []histEntry // ring, oldest first
@@ -74,7 +77,15 @@ func (c *Channel) pushLocked(op string, d any) {
 	}
 	c.hist = append(c.hist, histEntry{off: c.off, frame: b})
 	for _, m := range c.members {
-		m.sess.deliverChannel(b)
+		if m.sess != nil {
+			m.sess.deliverChannel(b)
+		}
+	}
+	if len(c.remote) > 0 {
+		rec := c.node.chanPushRecord(c.app, c.name, b)
+		for node := range c.remote {
+			c.node.peers.Send(node, rec)
+		}
 	}
 	c.node.metrics.deliveries.Add(uint64(len(c.members)))
 }
@@ -137,11 +148,21 @@ func (c *Channel) intAttr(name string, def int) int {
 }
 
 // ttl is how long the channel's attributes outlive its last member.
-func (c *Channel) ttl() time.Duration {
-	if s := c.intAttr(wire.AttrChannelTTL, -1); s >= 0 {
+func (c *Channel) ttl() time.Duration { return channelTTL(c.attrs, c.node.cfg.ChannelTTL) }
+
+// channelTTL is the TTL a channel's attributes give it (_channel_ttl), else def.
+func channelTTL(attrs map[string]string, def time.Duration) time.Duration {
+	v, ok := attrs[wire.AttrChannelTTL]
+	if s := wire.BuiltinValue(wire.AttrChannelTTL, v, ok, -1); s >= 0 {
 		return time.Duration(s) * time.Second
 	}
-	return c.node.cfg.ChannelTTL
+	return def
+}
+
+func (c *Channel) memberCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.members)
 }
 
 // expiryMayHaveComeLocked reports whether the store's expiry of an empty
@@ -167,18 +188,25 @@ func (c *Channel) recentAccounts(max int) ([]string, int) {
 	return out, len(c.members)
 }
 
-// addLocked makes sess a member and tells the others.
-func (c *Channel) addLocked(sess *Session) *member {
+// addLocked makes who a member and tells the others.
+func (c *Channel) addLocked(who memberRef) *member {
 	c.nextUID++
-	m := &member{sess: sess, uid: c.nextUID}
-	m.el = c.recent.PushFront(sess.account)
-	c.members[sess.account] = m
+	m := &member{sess: who.sess, uid: c.nextUID}
+	if who.sess == nil {
+		m.node, m.sid = who.node, who.sid
+		if c.remote == nil {
+			c.remote = make(map[string]int)
+		}
+		c.remote[who.node]++
+	}
+	m.el = c.recent.PushFront(who.account)
+	c.members[who.account] = m
 	c.totalJoins++
 	c.changed = true
 	c.numChanged = true
 	c.totalDirty = true
 	if c.notifyMembership() {
-		c.pushLocked(wire.PushUserJoined, wire.ChannelUser{Channel: c.name, Account: sess.account, UID: m.uid})
+		c.pushLocked(wire.PushUserJoined, wire.ChannelUser{Channel: c.name, Account: who.account, UID: m.uid})
 	}
 	return m
 }
@@ -189,13 +217,24 @@ func (c *Channel) removeLocked(sess *Session) bool {
 	if !ok || m.sess != sess {
 		return false
 	}
-	delete(c.members, sess.account)
+	c.removeMemberLocked(m)
+	return true
+}
+
+// removeMemberLocked takes m out and tells the others.
+func (c *Channel) removeMemberLocked(m *member) {
+	account := m.el.Value.(string)
+	delete(c.members, account)
 	c.recent.Remove(m.el)
 	c.numChanged = true
-	if c.notifyMembership() {
-		c.pushLocked(wire.PushUserLeft, wire.ChannelUser{Channel: c.name, Account: sess.account, UID: m.uid})
+	if m.sess == nil {
+		if c.remote[m.node]--; c.remote[m.node] <= 0 {
+			delete(c.remote, m.node)
+		}
 	}
-	return true
+	if c.notifyMembership() {
+		c.pushLocked(wire.PushUserLeft, wire.ChannelUser{Channel: c.name, Account: account, UID: m.uid})
+	}
 }
 
 // allowMessage applies the channel's message rate (_sendmsg_limit or the default).

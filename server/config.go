@@ -47,9 +47,9 @@ type Config struct {
 	Pprof           bool            // serve net/http/pprof under /debug/pprof/ (for profiling, not for an open network)
 	PrivateMetrics  bool            // /metrics and /debug/pprof/ only through MetricsHandler (its own listener), not here
 
-	// Upstream makes the node a cluster edge: it relays its clients'
-	// messages there (the core) and delivers what the core sends back.
-	Upstream Upstream
+	// Peers makes the node one of a sharded cluster's (server/cluster):
+	// it serves the shards Peers says it does and asks the others the rest.
+	Peers Peers
 	// Collectors are added to the node's /metrics (the cluster's figures).
 	Collectors []prometheus.Collector
 }

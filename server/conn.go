@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"runtime/debug"
 	"sync"
@@ -25,15 +24,9 @@ const maxBatchBytes = 32 << 10
 // dropped instead of slowing anyone who sends to it.
 type Conn struct {
 	node *Node
-	ws   *websocket.Conn // nil when the client's socket is on a cluster edge
-	link Link            // that edge, for a linked connection
-	lid  LinkID
-	in   *inbox // a linked connection's messages from its edge
+	ws   *websocket.Conn
 	fd   int
 	addr string
-	// readTimeout, on an edge, is how long its client may be silent once the
-	// core has logged it in (ns); 0 until then.
-	readTimeout atomic.Int64
 
 	mu       sync.Mutex
 	queue    [][]byte // nil entry: close after what precedes it
@@ -46,7 +39,8 @@ type Conn struct {
 	lingering bool
 	sess      *Session // set once logged in; guarded by mu
 	requests  *rate.Limiter
-	pending   answerGate // answers still to come (answers.go)
+	amu       sync.Mutex  // guards answers; taken before mu and Session.mu, never under them
+	answers   answerQueue // answers still to come, in request order (answers.go)
 }
 
 func newConn(n *Node, ws *websocket.Conn, fd int, addr string) *Conn {
@@ -67,12 +61,6 @@ func (c *Conn) send(b []byte) {
 		c.mu.Unlock()
 		return
 	}
-	if c.link != nil {
-		c.mu.Unlock()
-		c.link.Write(b) // the edge queues, packs and drops a slow client
-		c.node.metrics.framesOut.Add(1)
-		return
-	}
 	if c.queued > 0 && c.queued+len(b) > c.node.cfg.OutboundBytes {
 		c.mu.Unlock()
 		c.node.metrics.slowDrops.Add(1)
@@ -82,7 +70,14 @@ func (c *Conn) send(b []byte) {
 	}
 	c.enqueueLocked(b)
 	c.mu.Unlock()
+	if h := sendHook.Load(); h != nil {
+		(*h)(c, b)
+	}
 }
+
+// sendHook, set by a test, sees every frame queued to a connection, on the
+// sending thread, which it may hold to force an interleaving.
+var sendHook atomic.Pointer[func(c *Conn, frame []byte)]
 
 // enqueueLocked queues b (nil: close after what precedes it) for the
 // flusher, noting when the queue stopped being empty: flush reads from that
@@ -135,11 +130,6 @@ func (c *Conn) close() {
 	c.closed, c.lingering = true, false
 	c.queue = nil
 	c.mu.Unlock()
-	if c.link != nil {
-		c.link.Close(false)
-		c.in.close()
-		return
-	}
 	_ = c.ws.Close()
 }
 
@@ -149,12 +139,6 @@ func (c *Conn) closeAfterFlush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return
-	}
-	if c.link != nil {
-		c.closed = true
-		c.link.Close(true)
-		c.in.close()
 		return
 	}
 	c.enqueueLocked(nil)
@@ -254,27 +238,11 @@ func (c *Conn) writeBatch(q [][]byte) (int, error) {
 var errLoginFirst = wire.Errf(wire.GeneralNotLogin, "log in first")
 
 // readLoop handles the connection's frames until it fails; then the session,
-// if any, is detached (kept for resume during the grace period). On a cluster
-// edge it forwards them to the core instead.
+// if any, is detached (kept for resume during the grace period).
 func (c *Conn) readLoop() {
-	up := c.node.cfg.Upstream
 	c.ws.SetReadLimit(wire.MaxFrameBytes)
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.node.cfg.LoginTimeout))
-	if up != nil {
-		if err := up.Open(uint64(c.fd), c.addr); err != nil {
-			c.node.log.Debug("core refused a connection", "fd", c.fd, "err", err)
-			// Written here, before the close: nothing else writes to a
-			// connection not yet open. The goaway makes the SDK try
-			// another node first.
-			_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
-			_ = c.ws.WriteMessage(websocket.TextMessage, wire.MustEncode(0, wire.PushGoAway, wire.GoAway{Reason: err.Error()}))
-			_ = c.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "no core"))
-			c.closeAndDetach()
-			return
-		}
-		c.node.edgeConns.Store(uint64(c.fd), c)
-	}
-	c.readFrames(up)
+	c.readFrames()
 }
 
 // readFrames reads until the connection ends, then closes it. After a login
@@ -282,28 +250,21 @@ func (c *Conn) readLoop() {
 // the stack this one grew for them would otherwise stay with the idle
 // connection (8 KiB, half its memory), since a GC shrinks a stack only to
 // four times what is in use.
-func (c *Conn) readFrames(up Upstream) {
+func (c *Conn) readFrames() {
 	handedOver := false
 	defer func() {
-		if handedOver {
-			return
+		if !handedOver {
+			c.closeAndDetach()
 		}
-		if up != nil {
-			c.node.edgeConns.Delete(uint64(c.fd))
-			up.Gone(uint64(c.fd))
-		}
-		c.closeAndDetach()
 	}()
 	for {
-		if up == nil {
-			// Silence is counted from here: a client is not dead because
-			// its last requests took long to handle (a slow disk).
-			c.mu.Lock()
-			sess, lingering := c.sess, c.lingering
-			c.mu.Unlock()
-			if sess != nil && !lingering {
-				_ = c.ws.SetReadDeadline(time.Now().Add(3 * c.node.cfg.Heartbeat))
-			}
+		// Silence is counted from here: a client is not dead because its
+		// last requests took long to handle (a slow disk).
+		c.mu.Lock()
+		sess, lingering := c.sess, c.lingering
+		c.mu.Unlock()
+		if sess != nil && !lingering {
+			_ = c.ws.SetReadDeadline(time.Now().Add(3 * c.node.cfg.Heartbeat))
 		}
 		typ, msg, err := c.ws.ReadMessage()
 		if err != nil {
@@ -320,17 +281,6 @@ func (c *Conn) readFrames(up Upstream) {
 			c.send(wire.EncodeError(0, wire.Errf(wire.GeneralWrongParam, "binary messages are not part of the protocol")))
 			continue
 		}
-		if up != nil {
-			if d := c.readTimeout.Load(); d > 0 {
-				_ = c.ws.SetReadDeadline(time.Now().Add(time.Duration(d)))
-			}
-			// Reading no faster than the request rate pushes back on a
-			// flooding client over TCP, as handling inline does on a core;
-			// nothing piles up in the relay.
-			_ = c.requests.Wait(context.Background())
-			up.Message(uint64(c.fd), msg)
-			continue
-		}
 		deep, ok := c.process(msg)
 		if !ok {
 			return
@@ -340,7 +290,7 @@ func (c *Conn) readFrames(up Upstream) {
 			// race Shutdown's Wait.
 			handedOver = true
 			c.node.wg.Add(1)
-			go func() { defer c.node.wg.Done(); c.readFrames(up) }()
+			go func() { defer c.node.wg.Done(); c.readFrames() }()
 			return
 		}
 	}
@@ -366,12 +316,7 @@ func (c *Conn) process(msg []byte) (deep, ok bool) {
 
 // loggedIn gives a logged-in client the heartbeat's read deadline instead of the login's.
 func (c *Conn) loggedIn() {
-	d := 3 * c.node.cfg.Heartbeat
-	if c.link != nil {
-		c.link.ReadTimeout(d)
-		return
-	}
-	_ = c.ws.SetReadDeadline(time.Now().Add(d))
+	_ = c.ws.SetReadDeadline(time.Now().Add(3 * c.node.cfg.Heartbeat))
 }
 
 // handleSafely handles a frame; a panic is a bug of ours, logged with its
@@ -397,11 +342,7 @@ func (c *Conn) closeAndDetach() {
 		sess.detach(c)
 	}
 	if _, ok := c.node.conns.LoadAndDelete(c); ok {
-		if c.link != nil {
-			c.node.links.CompareAndDelete(c.lid, c)
-		} else {
-			c.node.release(c.addr)
-		}
+		c.node.release(c.addr)
 	}
 }
 

@@ -68,6 +68,9 @@ func (c *Conn) login(f *wire.Frame) {
 		c.replyErr(f.ID, e)
 		return
 	}
+	if !c.servesAccount(f.ID, &req) {
+		return
+	}
 	if req.Resume != nil {
 		if c.resume(f.ID, &req) {
 			n.metrics.logins.Add(1)
@@ -98,7 +101,8 @@ func (c *Conn) login(f *wire.Frame) {
 	// the hub: pushes to it can start only then, so the client sees the
 	// answer first; and a login the client makes after seeing the answer
 	// swaps in after this one, so it is the later one that wins.
-	c.reply(f.ID, wire.LoginRes{Session: s.id, Fd: c.fd, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond), Queue: n.store.ID()})
+	st := n.storeOf(req.App, req.Account)
+	c.reply(f.ID, wire.LoginRes{Session: s.id, Fd: c.fd, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond), Queue: st.ID()})
 	// Noted before the swap: a resume that misses the session (swapped
 	// out) then finds it here.
 	if prev, ok := n.sessions.get(k); ok {
@@ -109,10 +113,10 @@ func (c *Conn) login(f *wire.Frame) {
 		n.announceSession(req.App, req.Account, "logout")
 	}
 	n.announceSession(req.App, req.Account, "login")
-	if cur := req.Cursor; cur != nil && cur.Key > 0 && cur.Queue == n.store.ID() {
+	if cur := req.Cursor; cur != nil && cur.Key > 0 && cur.Queue == st.ID() {
 		// What the client delivered before is not delivered again, even
 		// if its acknowledgement never reached the store.
-		n.store.Dequeue(req.App, req.Account, cur.Key)
+		st.Dequeue(req.App, req.Account, cur.Key)
 	}
 	n.deliverQueued(s) // the old session's unacknowledged messages too: they are still queued
 	mb.Unlock()
@@ -120,6 +124,34 @@ func (c *Conn) login(f *wire.Frame) {
 		n.endSession(old, endKicked)
 	}
 	n.deliverInvites(s)
+}
+
+// resumeChannelLocked gives a resuming session its channel stream: the
+// history after its offset, or the state afresh; for a channel served
+// elsewhere, that node does, after (resumeRemoteChannel). Called with the
+// channel (if any, served here) and the session locked.
+func (c *Conn) resumeChannelLocked(s *Session, ch *Channel, r *wire.Resume) {
+	var m *member
+	if ch != nil {
+		if m = ch.members[s.account]; m != nil && m.sess != s {
+			m = nil
+		}
+	}
+	switch {
+	case m != nil && r.Channel == ch.name:
+		if frames, ok := ch.replayLocked(r.Off); ok {
+			for _, b := range frames {
+				c.send(b)
+			}
+		} else {
+			c.send(wire.MustEncode(0, wire.PushChannelSnap, ch.snapshotLocked(m.uid)))
+		}
+	case m != nil:
+		c.send(wire.MustEncode(0, wire.PushChannelSnap, ch.snapshotLocked(m.uid)))
+	case s.rchan != "":
+	case r.Channel != "":
+		c.send(wire.MustEncode(0, wire.PushChannelGone, wire.ChannelGone{Channel: r.Channel, Code: wire.LeaveChannelDisconn}))
+	}
 }
 
 // resume attaches c to the session the client names, replaying what it
@@ -156,7 +188,7 @@ func (c *Conn) resume(id uint64, req *wire.LoginReq) bool {
 		}
 		old := s.conn
 		s.conn = c
-		c.reply(id, wire.LoginRes{Session: s.id, Fd: c.fd, Resumed: true, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond), Queue: n.store.ID()})
+		c.reply(id, wire.LoginRes{Session: s.id, Fd: c.fd, Resumed: true, Heartbeat: int(n.cfg.Heartbeat / time.Millisecond), Queue: n.storeOf(s.app, s.account).ID()})
 		// User stream: drop what the client has, resend the rest.
 		i := 0
 		for i < len(s.backlog) && s.backlog[i].seq <= req.Resume.Seq {
@@ -166,28 +198,12 @@ func (c *Conn) resume(id uint64, req *wire.LoginReq) bool {
 		s.backlog = append(s.backlog[:0:0], s.backlog[i:]...)
 		s.rewindLocked()
 		s.pumpLocked()
-		// Channel stream: replay from history, or send the state afresh.
-		var m *member
-		if ch != nil {
-			if m = ch.members[s.account]; m != nil && m.sess != s {
-				m = nil
-			}
-		}
-		switch {
-		case m != nil && req.Resume.Channel == ch.name:
-			if frames, ok := ch.replayLocked(req.Resume.Off); ok {
-				for _, b := range frames {
-					c.send(b)
-				}
-			} else {
-				c.send(wire.MustEncode(0, wire.PushChannelSnap, ch.snapshotLocked(m.uid)))
-			}
-		case m != nil:
-			c.send(wire.MustEncode(0, wire.PushChannelSnap, ch.snapshotLocked(m.uid)))
-		case req.Resume.Channel != "":
-			c.send(wire.MustEncode(0, wire.PushChannelGone, wire.ChannelGone{Channel: req.Resume.Channel, Code: wire.LeaveChannelDisconn}))
-		}
+		c.resumeChannelLocked(s, ch, req.Resume)
+		remote := s.rchan
 		s.mu.Unlock()
+		if remote != "" {
+			n.resumeRemoteChannel(s, c, remote, req.Resume)
+		}
 		if ch != nil {
 			ch.mu.Unlock()
 		}
@@ -211,15 +227,19 @@ func (n *Node) dequeueAcked(s *Session, acked []userPush) {
 	for _, p := range acked {
 		maxKey = max(maxKey, p.queueKey)
 	}
-	if maxKey > 0 {
-		n.store.Dequeue(s.app, s.account, maxKey)
+	if st := n.storeOf(s.app, s.account); st != nil && maxKey > 0 {
+		st.Dequeue(s.app, s.account, maxKey)
 	}
 }
 
 // deliverQueued pushes the account's queued messages, in order; they leave
 // the store when the client acknowledges them.
 func (n *Node) deliverQueued(s *Session) {
-	msgs, err := n.store.Queue(s.app, s.account, n.cfg.QueueTTL)
+	st := n.storeOf(s.app, s.account)
+	if st == nil {
+		return
+	}
+	msgs, err := st.Queue(s.app, s.account, n.cfg.QueueTTL)
 	if err != nil {
 		n.log.Error("read offline queue", "account", s.account, "err", err)
 		return
@@ -244,4 +264,33 @@ func (c *Conn) logout(f *wire.Frame, s *Session) {
 	c.mu.Unlock()
 	c.node.endSession(s, endLogout)
 	c.closeAfterFlush()
+}
+
+// servesAccount checks that this node serves the account of a login; when
+// another node does, the client is sent there (a goaway naming it, then
+// the refusal: the SDK goes there at once), and while none does it is asked
+// to try again.
+func (c *Conn) servesAccount(id uint64, req *wire.LoginReq) bool {
+	n := c.node
+	_, node, local := n.place(req.App, req.Account)
+	if local && n.storeOf(req.App, req.Account) != nil {
+		return true
+	}
+	if url := n.peersURL(node); url != "" {
+		n.metrics.redirects.Add(1)
+		c.send(wire.MustEncode(0, wire.PushGoAway, wire.GoAway{Reason: "the account is served by another node", URL: url}))
+		c.replyErr(id, wire.Errf(wire.LoginNet, "%s is served by %s: log in there", req.Account, url))
+		c.closeAfterFlush()
+		return false
+	}
+	n.metrics.loginFailures.Add(1)
+	c.replyErr(id, wire.Errf(wire.LoginNet, "the server of %s is moving; try again", req.Account))
+	return false
+}
+
+func (n *Node) peersURL(node string) string {
+	if node == "" || n.peers == nil {
+		return ""
+	}
+	return n.peers.URL(node)
 }

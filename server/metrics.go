@@ -19,6 +19,7 @@ type metrics struct {
 	framesIn, framesOut, deliveries atomic.Uint64
 	badFrames, slowDrops, limited   atomic.Uint64
 	logins, loginFailures, refused  atomic.Uint64
+	redirects                       atomic.Uint64 // logins sent to the node serving the account
 }
 
 // Stats is a snapshot of the node's state and counters.
@@ -71,6 +72,7 @@ func (n *Node) metricsHandler() http.Handler {
 	counter("rate_limited_total", "Requests refused by a rate limit.", &n.metrics.limited)
 	counter("logins_total", "Successful logins and resumes.", &n.metrics.logins)
 	counter("login_failures_total", "Refused logins.", &n.metrics.loginFailures)
+	counter("login_redirects_total", "Logins sent to the cluster node that serves the account.", &n.metrics.redirects)
 	counter("connections_refused_total", "Connections refused by --max-conns, the per-address cap or shutdown.", &n.metrics.refused)
 	storeCounter := func(name, help string, f func(store.CommitStats) float64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "xinling", Subsystem: "store", Name: name, Help: help},

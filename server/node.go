@@ -37,8 +37,6 @@ type Node struct {
 	sessions  *shardedMap[*Session]
 	channels  *shardedMap[*Channel]
 	conns     sync.Map // *Conn → struct{}
-	links     sync.Map // LinkID → *Conn: the core's connections relayed by edges
-	edgeConns sync.Map // uint64 → *Conn: an edge's clients, by the id the core knows
 	connCount atomic.Int64
 	perAddr   map[string]int // open connections per source address; under stopMu
 	logins    *rate.Limiter  // login attempts per second, node-wide
@@ -51,6 +49,13 @@ type Node struct {
 	kicks     *kicks // sessions a login elsewhere ended
 
 	queueLimits store.QueueLimits
+
+	peers     Peers // the other nodes of a sharded cluster; nil: none (peers.go)
+	rem       *remote
+	subs      subs
+	parties   parties
+	present   present
+	adoptions adoptions
 
 	upgrader websocket.Upgrader
 	stop     chan struct{}
@@ -77,6 +82,11 @@ func New(cfg Config) *Node {
 		logins:   rate.NewLimiter(rate.Limit(c.LoginRate), c.LoginRate),
 
 		queueLimits: store.QueueLimits{Max: c.QueueMax, TTL: c.QueueTTL},
+		peers:       c.Peers,
+		rem:         newRemote(),
+		subs:        subs{byChan: make(map[key]*chanSubs)},
+		parties:     parties{m: make(map[[2]string]*remoteParty)},
+		present:     present{where: make(map[key]string)},
 	}
 	n.upgrader = websocket.Upgrader{
 		// Small read buffers and pooled write buffers: an idle connection
@@ -87,19 +97,19 @@ func New(cfg Config) *Node {
 		CheckOrigin:     n.checkOrigin,
 	}
 	n.metricsH = n.metricsHandler()
-	if c.Upstream == nil { // an edge keeps no state: the core's janitor does the work
-		n.recoverExpiries()
-		n.wg.Add(1)
-		go n.janitor()
+	if n.peers == nil { // a cluster's shards recover as they come (ShardGained)
+		n.recoverExpiries(n.store)
 	}
+	n.wg.Add(1)
+	go n.janitor()
 	return n
 }
 
-// recoverExpiries starts the TTL of every channel that has attributes but
-// no expiry: after a crash, those that had members then. (A shutdown starts
-// them all; nothing else leaves a memberless channel without one.)
-func (n *Node) recoverExpiries() {
-	chans, err := n.store.UnexpiringChannels()
+// recoverExpiries starts the TTL of every channel of st that has attributes
+// but no expiry: after a crash, those that had members then. (A shutdown
+// starts them all; nothing else leaves a memberless channel without one.)
+func (n *Node) recoverExpiries(st store.Store) {
+	chans, err := st.UnexpiringChannels()
 	if err != nil {
 		n.log.Error("list channels without expiry", "err", err)
 		return
@@ -109,15 +119,18 @@ func (n *Node) recoverExpiries() {
 		if wire.IsSpecialChannel(c[1]) {
 			continue
 		}
-		err := n.withChannel(c[0], c[1], func(ch *Channel) {
-			if len(ch.members) == 0 && len(ch.attrs) > 0 {
-				if err := n.store.SetChannelExpiry(ch.app, ch.name, now.Add(ch.ttl())); err != nil {
-					n.log.Error("set channel expiry", "channel", ch.name, "err", err)
-				}
-			}
-		})
+		if ch, ok := n.channels.get(key{c[0], c[1]}); ok && ch.memberCount() > 0 {
+			continue // handed over with its members
+		}
+		attrs, err := st.ChannelAttrs(c[0], c[1])
 		if err != nil {
 			n.log.Error("recover channel expiry", "channel", c[1], "err", err)
+			continue
+		}
+		if len(attrs) > 0 {
+			if err := st.SetChannelExpiry(c[0], c[1], now.Add(channelTTL(attrs, n.cfg.ChannelTTL))); err != nil {
+				n.log.Error("set channel expiry", "channel", c[1], "err", err)
+			}
 		}
 	}
 }
@@ -238,8 +251,8 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.channels.each(func(ch *Channel) {
 			ch.mu.Lock()
 			defer ch.mu.Unlock()
-			if len(ch.attrs) > 0 && !ch.special() {
-				if err := n.store.SetChannelExpiry(ch.app, ch.name, time.Now().Add(ch.ttl())); err != nil {
+			if st := n.storeOf(ch.app, ch.name); st != nil && len(ch.attrs) > 0 && !ch.special() {
+				if err := st.SetChannelExpiry(ch.app, ch.name, time.Now().Add(ch.ttl())); err != nil {
 					n.log.Error("set channel expiry", "channel", ch.name, "err", err)
 				}
 			}
@@ -266,10 +279,14 @@ func (n *Node) janitor() {
 		case <-n.stop:
 			return
 		case now := <-t.C:
-			gone, err := n.store.ExpireChannels(now)
-			if err != nil {
-				n.log.Error("expire channels", "err", err)
-				continue
+			n.sweepRemote(now)
+			var gone [][2]string
+			for _, st := range n.stores() {
+				g, err := st.ExpireChannels(now)
+				if err != nil {
+					n.log.Error("expire channels", "err", err)
+				}
+				gone = append(gone, g...)
 			}
 			n.sweep(now)
 			for _, g := range gone {
@@ -301,6 +318,7 @@ const (
 	endLogout endReason = iota // the client logged out
 	endGrace                   // the connection was lost and not resumed in time
 	endKicked                  // the account logged in elsewhere
+	endMoved                   // another node serves the account now
 )
 
 // endSession removes a session for good: it leaves its channel, its calls
@@ -333,14 +351,21 @@ func (n *Node) endSessionIf(s *Session, why endReason, cond func() bool) {
 		n.announceSession(s.app, s.account, "logout")
 	}
 	mb.Unlock()
-	if ch := s.currentChannel(); ch != nil {
-		n.leave(s, ch)
-	}
+	n.leaveCurrent(s)
 	n.sessionCallsEnded(s)
+	if n.peers != nil {
+		n.tellSessionEnded(s)
+	}
 	switch {
 	case conn == nil:
 	case why == endKicked:
 		conn.send(wire.MustEncode(0, wire.PushKicked, wire.Kicked{Code: wire.LogoutKicked, Reason: "the account logged in elsewhere"}))
+		conn.closeAfterFlush()
+	case why == endMoved:
+		s.mu.Lock()
+		url := s.movedTo
+		s.mu.Unlock()
+		conn.send(wire.MustEncode(0, wire.PushGoAway, wire.GoAway{Reason: "another node of the cluster serves this account now", URL: url}))
 		conn.closeAfterFlush()
 	case why != endLogout:
 		conn.close()
@@ -367,7 +392,11 @@ func (n *Node) channel(app, name string) (*Channel, error) {
 		return ch, nil
 	}
 	return n.channels.getOrCreate(k, func() (*Channel, error) {
-		attrs, err := n.store.ChannelAttrs(app, name)
+		st := n.storeOf(app, name)
+		if st == nil {
+			return nil, fmt.Errorf("channel %q: %w", name, errNotServed)
+		}
+		attrs, err := st.ChannelAttrs(app, name)
 		if err != nil {
 			return nil, fmt.Errorf("load channel %q: %w", name, err)
 		}
@@ -415,8 +444,8 @@ func (n *Node) releaseLocked(ch *Channel) {
 	}
 	ch.changed = false
 	ch.emptySince = time.Now()
-	if len(ch.attrs) > 0 {
-		if err := n.store.SetChannelExpiry(ch.app, ch.name, time.Now().Add(ch.ttl())); err != nil {
+	if st := n.storeOf(ch.app, ch.name); st != nil && len(ch.attrs) > 0 {
+		if err := st.SetChannelExpiry(ch.app, ch.name, time.Now().Add(ch.ttl())); err != nil {
 			n.log.Error("set channel expiry", "channel", ch.name, "err", err)
 		}
 	}
@@ -425,7 +454,11 @@ func (n *Node) releaseLocked(ch *Channel) {
 // reloadAttrsLocked reads the channel's attributes from the store; on a
 // store error it keeps what it has.
 func (n *Node) reloadAttrsLocked(ch *Channel) {
-	attrs, err := n.store.ChannelAttrs(ch.app, ch.name)
+	st := n.storeOf(ch.app, ch.name)
+	if st == nil {
+		return
+	}
+	attrs, err := st.ChannelAttrs(ch.app, ch.name)
 	if err != nil {
 		n.log.Error("reload channel attrs", "channel", ch.name, "err", err)
 		return
@@ -447,24 +480,84 @@ func (n *Node) sweep(now time.Time) {
 	})
 }
 
-// announce sends a server message on a special channel, from account "".
+// announce sends a server message on a special channel, from account "",
+// where the special channel is served (messages of one node to it keep
+// their order).
 func (n *Node) announce(app, special string, v map[string]any) {
+	b, _ := jsonMarshal(v)
+	n.announceAt(app, announceReq{Channel: special, Msg: string(b)})
+}
+
+func (n *Node) announceAt(app string, p announceReq) {
+	if _, node, local := n.place(app, p.Channel); !local {
+		if node != "" {
+			n.askNode(node, app, opAnnounce, p, func([]byte, *wire.Error) {})
+		}
+		return
+	}
+	n.announceHere(app, p.Channel, p.Msg)
+}
+
+func (n *Node) announceHere(app, special, msg string) {
 	ch, ok := n.channels.get(key{app, special})
 	if !ok {
 		return // nobody listens
 	}
-	b, _ := jsonMarshal(v)
 	ch.mu.Lock()
 	if !ch.dead {
-		ch.pushLocked(wire.PushChannelMsg, wire.ChannelMsg{Channel: special, Msg: string(b)})
+		ch.pushLocked(wire.PushChannelMsg, wire.ChannelMsg{Channel: special, Msg: msg})
 	}
 	ch.mu.Unlock()
 }
 
+type announceReq struct {
+	Channel string `json:"ch"`
+	Msg     string `json:"msg"`
+	// A login (Online) or logout of Account, on __agora_user_online: the
+	// node serving it notes who is online where (online.go).
+	Account string `json:"acct,omitempty"`
+	Online  bool   `json:"on,omitempty"`
+}
+
+func init() {
+	remoteOps[opAnnounce] = func(n *Node, from, app string, b []byte, answer func(any, *wire.Error)) {
+		var p announceReq
+		if e := decodeJSON(b, &p); e == nil {
+			if p.Account != "" {
+				n.present.note(from, key{app, p.Account}, p.Online)
+			}
+			n.announceHere(app, p.Channel, p.Msg)
+		}
+		answer(nil, nil)
+	}
+}
+
+// stores are the stores of the shards this node serves.
+func (n *Node) stores() []store.Store {
+	if n.peers == nil {
+		return []store.Store{n.store}
+	}
+	var out []store.Store
+	for k := 0; k < n.peers.Shards(); k++ {
+		if st := n.peers.Store(k); st != nil {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// errNotServed: this node does not serve the account's or channel's shard.
+var errNotServed = errors.New("not served by this node")
+
 // announceSession tells __agora_user_online of a login or logout; under the
 // account's mailbox lock.
 func (n *Node) announceSession(app, account, what string) {
-	n.announce(app, wire.ChannelUserOnline, map[string]any{"type": what, "account": account, "ts": time.Now().UnixMilli()})
+	b, _ := jsonMarshal(presenceMsg(account, what))
+	n.announceAt(app, announceReq{Channel: wire.ChannelUserOnline, Msg: string(b), Account: account, Online: what == "login"})
+}
+
+func presenceMsg(account, what string) map[string]any {
+	return map[string]any{"type": what, "account": account, "ts": time.Now().UnixMilli()}
 }
 
 // leave takes a session out of a channel, for a leave, a logout or a lost session.

@@ -8,122 +8,136 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/xinling/xinling/sdk/wire"
 )
 
-// gateLink is a Link that holds the thread that calls it, once, until the
+// gate holds, once, the thread that queues a frame hold matches, until the
 // test releases it: a thread descheduled at that point, as happens under
-// load. It holds the first Write whose frame hold matches or, with hold
-// nil, the first ReadTimeout, which a login calls between handling the
-// request and taking over the account.
-type gateLink struct {
-	frames  chan []byte
-	hold    func(frame []byte) bool
+// load. The frame is queued first, so the client may already have it.
+type gate struct {
+	hold    func(c *Conn, frame []byte) bool
 	entered chan struct{}
 	release chan struct{}
 	held    atomic.Bool
 	opened  sync.Once
 }
 
-func newGateLink(t *testing.T, hold func([]byte) bool) *gateLink {
-	l := &gateLink{frames: make(chan []byte, 64), hold: hold, entered: make(chan struct{}), release: make(chan struct{})}
-	t.Cleanup(l.open) // before the node's shutdown waits for the held thread
-	return l
-}
-
-func (l *gateLink) gate() {
-	if l.held.CompareAndSwap(false, true) {
-		close(l.entered)
-		<-l.release
+// setGate installs a gate on every connection's sends, for this test.
+func setGate(t *testing.T, hold func(c *Conn, frame []byte) bool) *gate {
+	g := &gate{hold: hold, entered: make(chan struct{}), release: make(chan struct{})}
+	fn := func(c *Conn, frame []byte) {
+		if !g.held.Load() && g.hold(c, frame) && g.held.CompareAndSwap(false, true) {
+			close(g.entered)
+			<-g.release
+		}
 	}
+	sendHook.Store(&fn)
+	// Registered after the node's: runs before its shutdown waits for the held thread.
+	t.Cleanup(func() {
+		sendHook.Store(nil)
+		g.open()
+	})
+	return g
 }
 
 // open lets the held thread go on; later calls do nothing.
-func (l *gateLink) open() { l.opened.Do(func() { close(l.release) }) }
+func (g *gate) open() { g.opened.Do(func() { close(g.release) }) }
 
 // waitHeld waits until a thread is held.
-func (l *gateLink) waitHeld(t *testing.T) {
+func (g *gate) waitHeld(t *testing.T) {
 	t.Helper()
 	select {
-	case <-l.entered:
+	case <-g.entered:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no thread reached the gate within 5 s")
 	}
 }
 
-func (l *gateLink) Write(frame []byte) {
-	if l.hold != nil && l.hold(frame) {
-		l.gate()
+// accountOf is the account c is logged in as, "" before.
+func accountOf(c *Conn) string {
+	if s := c.session(); s != nil {
+		return s.account
 	}
-	l.frames <- frame
-}
-func (l *gateLink) Close(bool) {}
-func (l *gateLink) ReadTimeout(time.Duration) {
-	if l.hold == nil {
-		l.gate()
-	}
-}
-
-// next returns the next frame written to the link, within 5 s.
-func (l *gateLink) next(t *testing.T) wire.Frame {
-	t.Helper()
-	select {
-	case b := <-l.frames:
-		var f wire.Frame
-		if err := json.Unmarshal(b, &f); err != nil {
-			t.Fatalf("decode %q: %v", b, err)
-		}
-		return f
-	case <-time.After(5 * time.Second):
-		t.Fatal("nothing written to the link within 5 s")
-		return wire.Frame{}
-	}
+	return ""
 }
 
 // TestLoginAfterASeenLoginKicksIt: once a client has its login's answer, it
 // is the account's session; a later login elsewhere ends it with 103, never
 // the other way round, however late the first login's thread runs on.
 func TestLoginAfterASeenLoginKicksIt(t *testing.T) {
-	n, url := testNode(t, Config{})
-	l := newGateLink(t, nil)
-	id := LinkID{Edge: "e", Conn: 1}
-	if err := n.OpenLink(id, "127.0.0.1", l); err != nil {
+	_, url := testNode(t, Config{})
+	// The first login's thread is held just after it queued the answer.
+	var first atomic.Pointer[Conn]
+	g := setGate(t, func(c *Conn, frame []byte) bool {
+		return accountOf(c) == "alice" && first.CompareAndSwap(nil, c)
+	})
+	a1 := dialRaw(t, url)
+	a1.login("app", "alice") // the client has its answer
+	g.waitHeld(t)
+	// It acts on it at once: another login of the account, elsewhere. That
+	// one waits until the first has taken the account over.
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	n.LinkMessage(id, wire.MustEncode(1, wire.OpLogin, wire.LoginReq{Proto: wire.Version, App: "app", Account: "alice", Token: "_no_need_token"}))
-	l.waitHeld(t)
-	// The client acts on the answer as soon as it has it: if the answer is
-	// out while the login's thread is held, the next login comes now.
-	select {
-	case b := <-l.frames:
-		l.frames <- b
-	default:
-		l.open()
-	}
-	if f := l.next(t); f.Op != wire.OpResult || f.ID != 1 || f.Err != nil {
-		t.Fatalf("first login answered %s %d %v", f.Op, f.ID, f.Err)
-	}
-	other := dialRaw(t, url)
-	other.login("app", "alice")
-	l.open()
-	for {
-		f := l.next(t)
-		if f.Op == wire.PushKicked {
-			var k wire.Kicked
-			mustDecode(t, f, &k)
-			if k.Code != wire.LogoutKicked {
-				t.Fatalf("kicked with %d, want %d", k.Code, wire.LogoutKicked)
+	defer ws.Close()
+	frames := make(chan wire.Frame, 16)
+	go func() {
+		defer close(frames)
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
 			}
-			break
+			fs, _ := wire.Split(msg)
+			for _, f := range fs {
+				frames <- f
+			}
 		}
+	}()
+	if err := ws.WriteMessage(websocket.TextMessage, wire.MustEncode(1, wire.OpLogin, wire.LoginReq{Proto: wire.Version, App: "app", Account: "alice", Token: "_no_need_token"})); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case f := <-frames:
+		t.Fatalf("the later login was answered (%s %v) while the first had not taken the account over", f.Op, f.Err)
+	case <-time.After(300 * time.Millisecond): // a quiet window: nothing may come in it
+	}
+	g.open()
+	select {
+	case f := <-frames:
+		if f.Op != wire.OpResult || f.ID != 1 || f.Err != nil {
+			t.Fatalf("the later login: %s %d %v", f.Op, f.ID, f.Err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the later login had no answer within 5 s")
+	}
+	f := a1.push(wire.PushKicked)
+	var k wire.Kicked
+	mustDecode(t, f, &k)
+	if k.Code != wire.LogoutKicked {
+		t.Fatalf("kicked with %d, want %d", k.Code, wire.LogoutKicked)
 	}
 	// The later session lives on: it answers, and nothing kicked it.
-	if f := other.call(wire.OpUserStatus, wire.UserAttrReq{Account: "alice"}); f.Err != nil {
-		t.Fatalf("the later session: %v", f.Err)
+	if err := ws.WriteMessage(websocket.TextMessage, wire.MustEncode(2, wire.OpUserStatus, wire.UserAttrReq{Account: "alice"})); err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range other.queue {
-		if f.Op == wire.PushKicked {
-			t.Fatal("the later login was kicked by the earlier one")
+	for {
+		select {
+		case f := <-frames:
+			if f.Op == wire.PushKicked {
+				t.Fatal("the later login was kicked by the earlier one")
+			}
+			if f.Op == wire.OpResult && f.ID == 2 {
+				if f.Err != nil {
+					t.Fatalf("the later session: %v", f.Err)
+				}
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the later session did not answer within 5 s")
 		}
 	}
 }
@@ -132,21 +146,20 @@ func TestLoginAfterASeenLoginKicksIt(t *testing.T) {
 // logs in again is online for the watchers of __agora_user_online, however
 // late the logout's thread gets to its announcement.
 func TestLogoutIsAnnouncedBeforeTheNextLogin(t *testing.T) {
-	n, url := testNode(t, Config{})
+	_, url := testNode(t, Config{})
 	w := dialRaw(t, url)
 	w.login("app", "watcher")
 	if f := w.call(wire.OpChannelJoin, wire.ChannelReq{Channel: wire.ChannelUserOnline}); f.Err != nil {
 		t.Fatal(f.Err)
 	}
-	// bob's link holds the logout's thread as it tells bob alice left.
-	bob := newGateLink(t, func(b []byte) bool { return strings.Contains(string(b), `"op":"`+wire.PushUserLeft+`"`) })
-	id := LinkID{Edge: "e", Conn: 1}
-	if err := n.OpenLink(id, "127.0.0.1", bob); err != nil {
-		t.Fatal(err)
-	}
-	n.LinkMessage(id, wire.MustEncode(1, wire.OpLogin, wire.LoginReq{Proto: wire.Version, App: "app", Account: "bob", Token: "_no_need_token"}))
-	n.LinkMessage(id, wire.MustEncode(2, wire.OpChannelJoin, wire.ChannelReq{Channel: "room"}))
-	for f := bob.next(t); f.ID != 2; f = bob.next(t) {
+	// The logout's thread is held as it tells bob alice left.
+	g := setGate(t, func(c *Conn, frame []byte) bool {
+		return accountOf(c) == "bob" && strings.Contains(string(frame), `"op":"`+wire.PushUserLeft+`"`)
+	})
+	bob := dialRaw(t, url)
+	bob.login("app", "bob")
+	if f := bob.call(wire.OpChannelJoin, wire.ChannelReq{Channel: "room"}); f.Err != nil {
+		t.Fatal(f.Err)
 	}
 	alice := dialRaw(t, url)
 	alice.login("app", "alice")
@@ -154,9 +167,9 @@ func TestLogoutIsAnnouncedBeforeTheNextLogin(t *testing.T) {
 		t.Fatal(f.Err)
 	}
 	alice.write(wire.MustEncode(99, wire.OpLogout, nil))
-	bob.waitHeld(t)
+	g.waitHeld(t)
 	dialRaw(t, url).login("app", "alice")
-	bob.open()
+	g.open()
 
 	var got []string
 	for len(got) < 3 { // the first login, the logout, the second login

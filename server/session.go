@@ -27,10 +27,14 @@ type Session struct {
 	limiter *rate.Limiter // the per-user message limit, peer and channel together
 
 	mu      sync.Mutex
-	conn    *Conn      // nil while detached
-	channel *Channel   // the one channel the session is in, or nil
-	seq     uint64     // last user-stream seq assigned
-	backlog []userPush // unacknowledged user-stream pushes, in seq order
+	conn    *Conn    // nil while detached
+	channel *Channel // the one channel the session is in, when this node serves it
+	rchan   string   // the one channel the session is in, when another node serves it
+	movedTo string   // where its account is served next, once its shard left
+	// callNodes hold calls of this session as their caller (h_calls.go).
+	callNodes map[string]bool
+	seq       uint64     // last user-stream seq assigned
+	backlog   []userPush // unacknowledged user-stream pushes, in seq order
 	// sent of them are written to conn, inflight bytes in all (flow control:
 	// see userWindow).
 	sent     int
@@ -225,8 +229,8 @@ func (s *Session) ack(seq uint64) {
 	s.backlog = append(s.backlog[:0:0], s.backlog[n:]...)
 	s.pumpLocked()
 	s.mu.Unlock()
-	if maxKey > 0 {
-		s.node.store.Dequeue(s.app, s.account, maxKey)
+	if st := s.node.storeOf(s.app, s.account); st != nil && maxKey > 0 {
+		st.Dequeue(s.app, s.account, maxKey)
 	}
 }
 

@@ -234,6 +234,9 @@ type Kicked struct {
 // GoAway announces a server shutdown.
 type GoAway struct {
 	Reason string `json:"reason"`
+	// URL, when set, is where to connect next: the node of a cluster that
+	// serves the account (a login elsewhere is sent there).
+	URL string `json:"url,omitempty"`
 }
 
 // LogLine is a line for the application's onLog.

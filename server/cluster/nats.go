@@ -1,13 +1,13 @@
 // Package cluster runs several xinling nodes as one system over NATS.
 //
-// One node at a time is the core: it holds the lease in a JetStream
-// key-value bucket and runs every session and channel with the unchanged
-// single-node logic (so every rule of SPEC.md holds across nodes: one order
-// per channel, one session per account, rate limits for the whole system).
-// Every other node is an edge: it terminates its clients' WebSockets and
-// relays their frames to the core and the core's frames back, packed into
-// few NATS messages. Durable state lives in JetStream (store.NATS), so a new
-// core elected after the old one dies finds it all.
+// Accounts and channels hash into a fixed number of shards; each shard is
+// served by one node at a time, the holder of its lease in a JetStream
+// key-value bucket (shards.go), which runs its part of the unchanged
+// single-node logic with the shard's own durable store (store.NATS, one
+// log per shard). A client logs in on the node serving its account; what
+// concerns another shard travels to the node serving it as a record, over
+// a NATS subject per node (transport.go). Member (member.go) is the node's
+// server.Peers: who serves what, where to reach it, how to send to it.
 package cluster
 
 import (
@@ -266,6 +266,19 @@ func LocalCluster(ctx context.Context, n int, dir string) ([]*NATS, error) {
 		}
 	}
 	return out, nil
+}
+
+// StreamLeader is the NATS server leading a JetStream stream ("" unknown).
+func StreamLeader(ctx context.Context, js jetstream.JetStream, stream string) string {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return ""
+	}
+	si, err := st.Info(ctx)
+	if err != nil || si.Cluster == nil {
+		return ""
+	}
+	return si.Cluster.Leader
 }
 
 func closeAll(ns []*NATS) {

@@ -185,6 +185,7 @@ func (s *kvStore) commitLoop() {
 			if err != nil && s.failed == nil {
 				s.failed = fmt.Errorf("store: write %d changes: %w", b.Len(), err)
 				s.failedAt = t
+				close(s.failedCh)
 				s.log.Error("store write failed; the store takes no more writes", "err", err)
 			}
 			s.durable = t

@@ -32,12 +32,13 @@ import (
 // so a writer that another has replaced fails its next write instead of
 // forking the log; so does each snapshot's marker.
 //
-// Streams, for Prefix "XL" and log name "0":
+// Streams, two per log (so a cluster's shards, one log each, spread their
+// streams' leaders over the servers), for Prefix "XL" and log "0":
 //
-//	XL_LOG   XL.log.0         batches; headers Xl-Batch (its id), Xl-End on its last part
-//	XL_SNAP  XL.snap.0.data   snapshot chunks: (uvarint length, key, uvarint length, value)…
-//	         XL.snap.0.done   a complete snapshot: headers Xl-From, Xl-To (its chunks'
-//	                          sequences), Xl-Log (the last log sequence it covers)
+//	XL_LOG_0   XL.log.0         batches; headers Xl-Batch (its id), Xl-End on its last part
+//	XL_SNAP_0  XL.snap.0.data   snapshot chunks: (uvarint length, key, uvarint length, value)…
+//	           XL.snap.0.done   a complete snapshot: headers Xl-From, Xl-To (its chunks'
+//	                            sequences), Xl-Log (the last log sequence it covers)
 
 // NATSOptions configures the JetStream store.
 type NATSOptions struct {
@@ -80,13 +81,16 @@ func NATS(js jetstream.JetStream, opts NATSOptions) (Store, error) {
 	return New(b, opts.Store)
 }
 
-// NATSStreams names the streams a JetStream store with this prefix keeps (a
+// NATSStreamsOf names the streams of one log of a JetStream store (a
 // cluster asks for their leaders to sit with the node that writes them).
-func NATSStreams(prefix string) []string {
+func NATSStreamsOf(prefix, log string) []string {
 	if prefix == "" {
 		prefix = "XL"
 	}
-	return []string{prefix + "_LOG", prefix + "_SNAP"}
+	if log == "" {
+		log = "0"
+	}
+	return []string{prefix + "_LOG_" + log, prefix + "_SNAP_" + log}
 }
 
 type jsBackend struct {
@@ -153,8 +157,8 @@ func OpenNATSBackend(js jetstream.JetStream, opts NATSOptions) (Backend, error) 
 		snapEvery: opts.SnapshotBytes,
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	names := NATSStreams(opts.Prefix)
-	for i, subj := range []string{opts.Prefix + ".log.>", opts.Prefix + ".snap.>"} {
+	names := NATSStreamsOf(opts.Prefix, opts.Log)
+	for i, subj := range []string{p.logSubj, opts.Prefix + ".snap." + opts.Log + ".>"} {
 		cfg := jetstream.StreamConfig{
 			Name:         names[i],
 			Description:  "xinling store",

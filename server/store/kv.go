@@ -47,6 +47,7 @@ type kvStore struct {
 	durable  uint64 // highest ticket committed
 	failed   error  // the first failed commit; every later write fails too
 	failedAt uint64
+	failedCh chan struct{} // closed with failed set
 	closed   bool
 	conts    []cont // continuations in the order they were made
 	running  []cont // the ones being run; drainMu's
@@ -79,6 +80,7 @@ func New(b Backend, opts Options) (Store, error) {
 		now = time.Now
 	}
 	s := &kvStore{
+		failedCh:   make(chan struct{}),
 		now:        now,
 		b:          b,
 		persistent: b.Persistent(),
@@ -147,6 +149,10 @@ func (s *kvStore) loadMeta() error {
 }
 
 func (s *kvStore) ID() string { return s.id }
+
+// Failed is closed once a write fails; the store takes no more writes (a
+// cluster member lets the shard go, to open it again from the log).
+func (s *kvStore) Failed() <-chan struct{} { return s.failedCh }
 
 // Close makes every write durable, runs the continuations still waiting,
 // and closes the backend.

@@ -162,14 +162,14 @@ func TestNATSSnapshot(t *testing.T) {
 	keys := fill(t, a, 300)
 	a.Dequeue("app", "bob", keys[99])
 	must(t, a.Close()) // waits for a snapshot being written
-	logSt, err := js.Stream(context.Background(), "XL_LOG")
+	logSt, err := js.Stream(context.Background(), "XL_LOG_0")
 	must(t, err)
 	info, err := logSt.Info(context.Background())
 	must(t, err)
 	if info.State.FirstSeq <= 1 {
 		t.Errorf("the log starts at %d after snapshots: not purged", info.State.FirstSeq)
 	}
-	snapSt, err := js.Stream(context.Background(), "XL_SNAP")
+	snapSt, err := js.Stream(context.Background(), "XL_SNAP_0")
 	must(t, err)
 	sinfo, err := snapSt.Info(context.Background())
 	must(t, err)
@@ -189,9 +189,20 @@ func TestNATSFenced(t *testing.T) {
 	must(t, a.SetUserAttr("app", "alice", "nick", "Al"))
 	b := openNATS(t, js, NATSOptions{})
 	must(t, b.SetUserAttr("app", "alice", "nick", "Bee"))
+	failed := a.(interface{ Failed() <-chan struct{} }).Failed()
+	select {
+	case <-failed:
+		t.Fatal("Failed closed before a write failed")
+	default:
+	}
 	err := a.SetUserAttr("app", "alice", "nick", "stale")
 	if err == nil || !strings.Contains(err.Error(), "another writer") {
 		t.Fatalf("write of a replaced writer: %v, want it refused", err)
+	}
+	select {
+	case <-failed: // what a cluster member waits on to let the shard go
+	case <-time.After(10 * time.Second):
+		t.Fatal("Failed not closed after the write failed")
 	}
 	if _, err := tryEnqueue(a, "app", "bob", Queued{Msg: "x"}, 0, 0); err == nil {
 		t.Fatal("a replaced writer still takes messages")

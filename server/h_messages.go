@@ -1,0 +1,158 @@
+package server
+
+import (
+	"errors"
+	"time"
+
+	"github.com/xinling/xinling/sdk/wire"
+	"github.com/xinling/xinling/server/store"
+)
+
+// Peer and channel messages.
+
+func handlePeerSend(r *req) {
+	var p wire.PeerSendReq
+	if !r.decode(&p) ||
+		!r.check(wire.CheckName("account", p.To)) ||
+		!r.check(wire.CheckText("message", p.Msg, wire.MaxMessageBytes)) {
+		return
+	}
+	n, s := r.node(), r.s
+	if !s.limiter.Allow() {
+		n.metrics.limited.Add(1)
+		r.fail(wire.Errf(wire.SendMessageOther, "rate limited: more than %d messages per second from this account", n.cfg.UserRate))
+		return
+	}
+	q := store.Queued{From: s.account, Msg: p.Msg, MID: p.MID, TS: time.Now().UnixMilli()}
+	n.ask(s.app, p.To, opPeerEnqueue, peerEnqueueReq{To: p.To, Q: q},
+		func() { n.enqueuePeer(s.app, p.To, q, r.done) },
+		func(_ []byte, e *wire.Error) { r.done(e) })
+}
+
+// enqueuePeer, on the node serving the recipient, queues a peer message
+// durably; once it is, the recipient gets it if online, and done is called.
+// It leaves the queue when the recipient acknowledges it, so a message whose
+// sender was told "sent" survives any crash or disconnection, and the
+// recipient never sees one before it is durable: what it saw, it still has
+// after a crash.
+func (n *Node) enqueuePeer(app, to string, q store.Queued, done func(*wire.Error)) {
+	st := n.storeOf(app, to)
+	if st == nil {
+		done(errNotHere)
+		return
+	}
+	st.Enqueue(app, to, q, n.queueLimits, func(key uint64, err error) {
+		switch {
+		case errors.Is(err, store.ErrDuplicate):
+			done(nil) // a resend of a message already accepted
+		case errors.Is(err, store.ErrQueueFull):
+			done(wire.Errf(wire.SendMessageOther, "the recipient has %d undelivered messages, the limit", n.cfg.QueueMax))
+		case err != nil:
+			done(internal(err))
+		default:
+			n.deliverPeer(app, to, wire.PeerMsg{From: q.From, Msg: q.Msg, MID: q.MID, TS: q.TS, Key: key})
+			done(nil)
+		}
+	})
+}
+
+// deliverPeer pushes a durable peer message to its recipient if online.
+// Under the account's mailbox, as a login reads the queue: each message
+// reaches a session once, from the one or the other.
+func (n *Node) deliverPeer(app, to string, m wire.PeerMsg) {
+	mb := n.mailbox(app, to)
+	mb.Lock()
+	if s, ok := n.sessions.get(key{app, to}); ok {
+		s.pushUser(wire.PushPeerMsg, m, m.Key)
+	}
+	mb.Unlock()
+}
+
+func handleChannelSend(r *req) {
+	var p wire.ChannelSendReq
+	if !r.decode(&p) ||
+		!r.check(wire.CheckName("channel", p.Channel)) ||
+		!r.check(wire.CheckText("message", p.Msg, wire.MaxMessageBytes)) {
+		return
+	}
+	if wire.IsSpecialChannel(p.Channel) {
+		r.fail(wire.Errf(wire.SendMessageOther, "%s is written by the server only", p.Channel))
+		return
+	}
+	n, s := r.node(), r.s
+	if p.MID != "" && s.seenMID(p.MID) {
+		r.ok(nil)
+		return
+	}
+	done := func(e *wire.Error) {
+		if e != nil {
+			s.forgetMID(p.MID)
+			if e.Code == wire.SendMessageOther {
+				n.metrics.limited.Add(1)
+			}
+		}
+		r.done(e)
+	}
+	// The account's rate first, here where its session is; the channel's
+	// where the channel is.
+	if !s.limiter.Allow() {
+		done(wire.Errf(wire.SendMessageOther, "rate limited: more than %d messages per second from this account", n.cfg.UserRate))
+		return
+	}
+	who := n.memberOf(s)
+	// A session joining its channel again (its server moved) sends once it
+	// is in: before, the next server does not know it.
+	n.whenSynced(s, p.Channel, func() {
+		n.ask(s.app, p.Channel, opChanSend, chSendReq{Channel: p.Channel, Who: who.wire(), Msg: p.Msg, Force: p.Force},
+			func() { done(n.chSend(s.app, p.Channel, who, p.Msg, p.Force)) },
+			func(_ []byte, e *wire.Error) { done(e) })
+	})
+}
+
+// chSend publishes a channel message to every member, the sender too, on
+// the node serving the channel.
+func (n *Node) chSend(app, channel string, who memberRef, msg string, force bool) *wire.Error {
+	var e *wire.Error
+	err := n.withChannel(app, channel, func(ch *Channel) {
+		m, member := ch.members[who.account]
+		if member && !m.is(who) {
+			member = false
+		}
+		if !force && !member {
+			e = wire.Errf(wire.SendMessageOther, "not in channel %s (join it, or use MessageChannelSendForce)", channel)
+			return
+		}
+		if !ch.allowMessageLocked() {
+			e = wire.Errf(wire.SendMessageOther, "rate limited: channel %s allows %d messages per second", ch.name, ch.intAttr(wire.AttrSendMsgLimit, n.cfg.ChannelRate))
+			return
+		}
+		var uid uint32
+		if member {
+			uid = m.uid
+		}
+		ch.pushLocked(wire.PushChannelMsg, wire.ChannelMsg{Channel: ch.name, From: who.account, UID: uid, Msg: msg})
+	})
+	if err != nil {
+		return internal(err)
+	}
+	return e
+}
+
+const opPeerEnqueue = 'P'
+
+// peerEnqueueReq is a peer message for the node serving its recipient.
+type peerEnqueueReq struct {
+	To string       `json:"to"`
+	Q  store.Queued `json:"q"`
+}
+
+func init() {
+	remoteOps[opPeerEnqueue] = func(n *Node, from, app string, b []byte, answer func(any, *wire.Error)) {
+		var p peerEnqueueReq
+		if e := decodeJSON(b, &p); e != nil {
+			answer(nil, e)
+			return
+		}
+		n.enqueuePeer(app, p.To, p.Q, func(e *wire.Error) { answer(nil, e) })
+	}
+}
