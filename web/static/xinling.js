@@ -146,6 +146,7 @@ const K = Object.freeze({
 const F = Object.freeze({ local: "local", server: "server", timeout: "timeout", ended: "ended" });
 
 // Phases of the session, mirroring getStatus.
+const MAX_REDIRECTS = 5;
 const PH = Object.freeze({ idle: 0, login: 1, online: 2, reconnect: 3 });
 
 const RECENT_PEER_MSGS = 4096; // received (from, mid) pairs remembered to drop redeliveries
@@ -196,6 +197,8 @@ export class Client {
       this._url = String(opts.server);
       this._urlErr = e.message;
     }
+    this._home = this._url; // the configured server; a cluster's goaway may send us elsewhere
+    this._redirects = 0; // goaway redirects since the last login answer
     this._WS = opts.WebSocket ?? globalThis.WebSocket;
     const t = opts.timers ?? {};
     this._timers = {
@@ -448,6 +451,9 @@ export class Client {
 
   _attemptFailed(why) {
     this._dropConn();
+    // A node we were sent to may be gone: the next attempt asks the
+    // configured server again, which knows where the account is now.
+    this._url = this._home;
     if (this._ph === PH.login) {
       this._log(`login attempt ${this._attempt} failed: ${why}`);
       if (this._attempt >= this._maxAttempts) {
@@ -489,6 +495,7 @@ export class Client {
       return;
     }
     const res = f.d ?? {};
+    this._redirects = 0;
     this._stop("window");
     this._stop("backoff");
     const was = this._ph;
@@ -778,11 +785,40 @@ export class Client {
         return;
       }
       case "goaway":
+        if (this._redirect(d)) return;
         this._connLost(`the server is going away: ${str(d.reason)}`);
         return;
       default:
         this._log(`ignored an unknown frame from the server: ${f.op}`);
     }
+  }
+
+  // _redirect follows a cluster's goaway that names the node serving the
+  // account (PROTOCOL.md §6): at once, without backoff, at most
+  // MAX_REDIRECTS in a row. False when the goaway names no usable node.
+  _redirect(d) {
+    if (!d.url || this._redirects >= MAX_REDIRECTS) return false;
+    let to;
+    try {
+      to = normalizeServer(str(d.url));
+    } catch (e) {
+      this._log(`ignored a goaway to ${JSON.stringify(d.url)}: ${e.message}`);
+      return false;
+    }
+    this._redirects++;
+    this._url = to;
+    this._log(`the account is served at ${to}: ${str(d.reason)}`);
+    switch (this._ph) {
+      case PH.login:
+      case PH.reconnect:
+        this._dropConn();
+        this._dial();
+        return true;
+      case PH.online:
+        this._connLost(`the account moved to ${to}`);
+        return true;
+    }
+    return false;
   }
 
   _seenPeerMsg(from, mid) {

@@ -236,6 +236,55 @@ test("goaway reconnects", async () => {
   assert.equal(t.srv.sockets.length, 2);
 });
 
+test("a goaway naming a node is followed there at once, at most 5 in a row; a failure goes home", async () => {
+  const t = setup();
+  t.c.login("app", "alice", "_no_need_token", 0, "dev");
+  let ws = t.srv.last;
+  ws.open();
+  ws.push({ op: "goaway", d: { reason: "the account is served by another node", url: "ws://node2:9470" } },
+    { id: ws.lastFrame("login").id, op: "res", err: { code: 201, msg: "alice is served by ws://node2:9470" } });
+  await settle();
+  assert.equal(t.srv.sockets.length, 2, "not redirected at once");
+  ws = t.srv.last;
+  assert.equal(ws.url, "ws://node2:9470/ws");
+  ws.open();
+  ws.push({ id: ws.lastFrame("login").id, op: "res", d: { session: "s1", fd: 7, resumed: false, hb: 5000 } });
+  await settle();
+  assert.deepEqual(t.rec.named("onLoginSuccess"), [["onLoginSuccess", 0, 7]]);
+  assert.deepEqual(t.rec.named("onLoginFailed"), []);
+
+  // Online: the shard moves; the session resumes at the new node.
+  ws.push({ op: "goaway", d: { reason: "the account moved", url: "ws://node3:9470/ws" } });
+  await settle();
+  ws = t.srv.last;
+  assert.equal(ws.url, "ws://node3:9470/ws");
+  ws.open();
+  assert.equal(ws.lastFrame("login").d.resume.session, "s1");
+
+  // Nodes that keep sending it on: followed 5 times, then backoff from home.
+  for (let i = 0; i < 5; i++) {
+    ws.push({ op: "goaway", d: { reason: "elsewhere", url: `ws://hop${i}:1` } });
+    await settle();
+    ws = t.srv.last;
+    ws.open();
+  }
+  const before = t.srv.sockets.length;
+  ws.push({ op: "goaway", d: { reason: "elsewhere", url: "ws://hop5:1" } });
+  await settle();
+  assert.equal(t.srv.sockets.length, before, "a sixth redirect in a row was followed at once");
+  t.clock.advance(10000);
+  assert.equal(t.srv.last.url, "ws://test:1/ws", "after a failed attempt the client did not go home");
+});
+
+test("a goaway with an unusable url is a plain goaway", async () => {
+  const t = setup();
+  const ws = await loggedIn(t);
+  ws.push({ op: "goaway", d: { reason: "elsewhere", url: "ftp://node2" } });
+  await settle();
+  assert.deepEqual(t.rec.named("onReconnecting"), [["onReconnecting", 1]]);
+  assert.equal(t.srv.last.url, "ws://test:1/ws");
+});
+
 test("logout carries the ack and reports 603 then 101; again 108", async () => {
   const t = setup();
   const ws = await loggedIn(t);
