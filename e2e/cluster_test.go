@@ -504,3 +504,109 @@ func TestClusterLostRecordsMakeMembersResume(t *testing.T) {
 		t.Fatalf("bob joined %d times: the session was not resumed", n)
 	}
 }
+
+// A channel with members on all three nodes while its node dies under a
+// stream of messages: every member sees one order, without duplicates,
+// and everything sent once the channel is served again reaches each
+// member that stayed, once.
+func TestClusterChannelOrderWhileItsNodeDies(t *testing.T) {
+	fc := startFaultCluster(t, server.Config{})
+	const dead = 0
+	room := fc.nameOn(dead, "room")
+	alice := fc.login(t, dead, fc.nameOn(dead, "alice"))
+	bob := fc.login(t, 1, fc.nameOn(1, "bob"))
+	carol := fc.login(t, 2, fc.nameOn(2, "carol"))
+	for _, u := range []*user{alice, bob, carol} {
+		u.join(t, room)
+	}
+	const n = 60
+	var afterMove []int // messages acknowledged once the channel was served again
+	moved := false
+	for i := 0; i < n; i++ {
+		if i == n/3 {
+			fc.crash(dead)
+		}
+		for try := 0; ; try++ {
+			id := fmt.Sprintf("m%d-%d", i, try)
+			bob.MessageChannelSend(room, fmt.Sprint("m", i), id)
+			if bob.sendOutcome(t, id, jetStreamFailover) {
+				break
+			}
+			moved = true
+		}
+		if moved && i > n/3 {
+			afterMove = append(afterMove, i)
+		}
+	}
+	if !moved {
+		t.Log("no send failed while the channel moved")
+	}
+	for _, u := range []*user{bob, carol} {
+		want := fmt.Sprintf("OnMessageChannelReceive(%s,%s,", room, bob.account)
+		last := afterMove[len(afterMove)-1]
+		deadline := time.Now().Add(jetStreamFailover)
+		for {
+			got := u.channelMsgs(want)
+			if len(got) > 0 && got[len(got)-1] == last {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s got %v, not up to m%d", u.account, got, last)
+			}
+			u.sync(t, u.Client)
+		}
+		got := u.channelMsgs(want)
+		seen := map[int]bool{}
+		for k, m := range got {
+			if seen[m] || (k > 0 && m <= got[k-1]) {
+				t.Fatalf("%s got the channel's messages out of order or twice: %v", u.account, got)
+			}
+			seen[m] = true
+		}
+		for _, m := range afterMove {
+			if !seen[m] {
+				t.Fatalf("%s missed m%d, sent once the channel was served again: %v", u.account, m, got)
+			}
+		}
+		t.Logf("%s got %d of %d (every one of the %d sent after the move)", u.account, len(got), n, len(afterMove))
+	}
+}
+
+// sendOutcome waits for the answer to the message sent with id: true for
+// success, false for an error.
+func (u *user) sendOutcome(t *testing.T, id string, d time.Duration) bool {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		for _, e := range u.all() {
+			switch {
+			case string(e) == "OnMessageSendSuccess("+id+")":
+				return true
+			case strings.HasPrefix(string(e), "OnMessageSendError("+id+","):
+				return false
+			}
+		}
+		select {
+		case <-u.change:
+		case <-deadline:
+			t.Fatalf("no answer to %s within %v", id, d)
+		}
+	}
+}
+
+// channelMsgs lists the numbers of the "m<i>" channel messages received
+// whose event starts with prefix, in the order received.
+func (u *user) channelMsgs(prefix string) []int {
+	var out []int
+	for _, e := range u.all() {
+		s := string(e)
+		if !strings.HasPrefix(s, prefix) {
+			continue
+		}
+		var i int
+		if _, err := fmt.Sscanf(s[strings.LastIndex(s, ",m")+2:], "%d)", &i); err == nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}

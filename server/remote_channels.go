@@ -280,7 +280,7 @@ func (n *Node) rejoinSession(s *Session, channel string) {
 			}
 			c := s.connected()
 			if e != nil {
-				n.log.Info("rejoin failed", "channel", channel, "account", s.account, "err", e)
+				n.log.Warn("could not rejoin a member of a channel that moved; its client is told it left (604)", "channel", channel, "account", s.account, "err", e)
 				n.unsubscribe(s, channel)
 				if c != nil {
 					c.send(wire.MustEncode(0, wire.PushChannelGone, wire.ChannelGone{Channel: channel, Code: wire.LeaveChannelDisconn}))
