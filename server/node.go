@@ -38,6 +38,7 @@ type Node struct {
 	channels  *shardedMap[*Channel]
 	conns     sync.Map // *Conn → struct{}
 	connCount atomic.Int64
+	flushers  atomic.Int64 // running Conn.flush goroutines
 	perAddr   map[string]int // open connections per source address; under stopMu
 	logins    *rate.Limiter  // login attempts per second, node-wide
 	metricsH  http.Handler
