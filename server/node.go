@@ -38,7 +38,7 @@ type Node struct {
 	channels  *shardedMap[*Channel]
 	conns     sync.Map // *Conn → struct{}
 	connCount atomic.Int64
-	flushers  atomic.Int64 // running Conn.flush goroutines
+	flushers  atomic.Int64   // running Conn.flush goroutines
 	perAddr   map[string]int // open connections per source address; under stopMu
 	logins    *rate.Limiter  // login attempts per second, node-wide
 	metricsH  http.Handler
@@ -515,7 +515,7 @@ type announceReq struct {
 	Channel string `json:"ch"`
 	Msg     string `json:"msg"`
 	// A login (Online) or logout of Account, on __agora_user_online: the
-	// node serving it notes who is online where (online.go).
+	// node serving it notes who is online where (present.go).
 	Account string `json:"acct,omitempty"`
 	Online  bool   `json:"on,omitempty"`
 }

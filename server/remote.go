@@ -19,7 +19,8 @@ import (
 //	                          wire.Error), 2 not served here (ask again)
 //	'p' app, channel, frame   a channel's push, for this node's members of it
 //	'u' app, account, session, op, JSON   a user-stream push for one session (calls)
-//	'x' app, channel          the sender no longer serves the channel: its members here join again
+//	'x' app, channel, adopter the sender no longer serves the channel: its
+//	                          members here join it at the adopter, or where it is served next
 //	'e' session               a session ended (the calls bound to it end)
 //
 // Requests run on the serving node on one worker per shard, in the order
