@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -343,6 +344,9 @@ func TestClusterNodeDiesItsShardsMove(t *testing.T) {
 	bob.wait(t, "OnMessageSendSuccess(q1)")
 
 	fc.crash(dead)
+	// The node cut off says so to a load balancer; the others are healthy.
+	waitHealth(t, fc.members[dead], http.StatusServiceUnavailable)
+	waitHealth(t, fc.members[1], http.StatusOK)
 	alice.waitWithin(t, "OnReconnected(", jetStreamFailover)
 	alice.waitWithin(t, "OnChannelJoined("+room+")", jetStreamFailover)
 	alice.wait(t, "OnChannelAttrUpdated("+room+",topic,failover,update)")
@@ -609,4 +613,21 @@ func (u *user) channelMsgs(prefix string) []int {
 		}
 	}
 	return out
+}
+
+// waitHealth waits until h's /healthz answers code.
+func waitHealth(t *testing.T, h http.Handler, code int) {
+	t.Helper()
+	deadline := time.Now().Add(jetStreamFailover)
+	for {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		if rec.Code == code {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz: %d %q, want %d", rec.Code, rec.Body.String(), code)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the handler; deadline above
+	}
 }

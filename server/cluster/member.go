@@ -230,13 +230,40 @@ func (m *Member) ID() string { return m.cfg.NodeID }
 // RelayID is this process's name on the transport.
 func (m *Member) RelayID() string { return m.relayID }
 
-// ServeHTTP hands every request to the node.
+// ServeHTTP hands every request to the node. /healthz fails on a node that
+// is stopped or hears no majority of the cluster: cut off, it can serve
+// no login, and a load balancer should send clients elsewhere.
 func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" && m.Serving() == 0 && len(m.livePeers()) == 0 && m.stopped() {
-		http.Error(w, "stopped\n", http.StatusServiceUnavailable)
-		return
+	if r.URL.Path == "/healthz" {
+		switch {
+		case m.stopped():
+			http.Error(w, "stopped\n", http.StatusServiceUnavailable)
+			return
+		case !m.hearsMajority():
+			http.Error(w, "cut off: this node hears no majority of the cluster\n", http.StatusServiceUnavailable)
+			return
+		}
 	}
 	m.node.ServeHTTP(w, r)
+}
+
+// hearsMajority: this node and the peers heard within NodeTimeout are more
+// than half of the cluster (the larger of Replicas and the nodes known).
+func (m *Member) hearsMajority() bool {
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.hearsMajorityLocked(now)
+}
+
+func (m *Member) hearsMajorityLocked(now time.Time) bool {
+	heard := 1
+	for _, p := range m.peers {
+		if now.Sub(p.heard) <= m.cfg.NodeTimeout {
+			heard++
+		}
+	}
+	return 2*heard > max(m.cfg.Replicas, len(m.peers)+1)
 }
 
 func (m *Member) stopped() bool {

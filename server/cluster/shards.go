@@ -332,16 +332,12 @@ func (m *Member) outlasts(h *hold) bool {
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	heard := 1
 	for _, p := range m.peers {
 		if _, ok := p.shards[h.k]; ok {
 			return false
 		}
-		if now.Sub(p.heard) <= m.cfg.NodeTimeout {
-			heard++
-		}
 	}
-	return 2*heard > max(m.cfg.Replicas, len(m.peers)+1)
+	return m.hearsMajorityLocked(now)
 }
 
 // drop stops serving a shard: requests for it go elsewhere at once, the node
