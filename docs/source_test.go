@@ -140,17 +140,19 @@ func flags(t *testing.T, path string) map[string]flagDef {
 		}
 		fd := flagDef{kind: sel.Sel.Name}
 		nameArg, defArg := call.Args[0], call.Args[1]
-		if fd.kind == "Var" {
-			nameArg, defArg = call.Args[1], nil
+		switch {
+		case fd.kind == "Var": // fs.Var(&v, "name", usage)
+			nameArg, defArg, lhs = call.Args[1], nil, call.Args[0]
+		case strings.HasSuffix(fd.kind, "Var") && len(call.Args) >= 3: // fs.IntVar(&f.v, "name", default, usage)
+			fd.kind = strings.TrimSuffix(fd.kind, "Var")
+			nameArg, defArg, lhs = call.Args[1], call.Args[2], call.Args[0]
 		}
 		name, ok := literal(nameArg)
 		if !ok {
 			return true
 		}
 		fd.name = name
-		if id, ok := lhs.(*ast.Ident); ok {
-			fd.variable = id.Name
-		}
+		fd.variable = varName(lhs)
 		if defArg != nil {
 			fd.def, fd.dur, fd.num = flagDefault(defArg)
 		}
@@ -161,6 +163,22 @@ func flags(t *testing.T, path string) map[string]flagDef {
 		t.Fatalf("%s: found no flags", path)
 	}
 	return out
+}
+
+// varName names the variable a flag is held in: v, *v, &v or the field of
+// f.v, &f.v ("" for anything else).
+func varName(e ast.Expr) string {
+	switch x := e.(type) {
+	case *ast.Ident:
+		return x.Name
+	case *ast.UnaryExpr:
+		return varName(x.X)
+	case *ast.StarExpr:
+		return varName(x.X)
+	case *ast.SelectorExpr:
+		return x.Sel.Name
+	}
+	return ""
 }
 
 // flagDefault reads a default: a literal, or N*time.Unit.
@@ -224,8 +242,8 @@ func configFlags(t *testing.T, path string, fl map[string]flagDef) map[string]st
 			if star, ok := v.(*ast.StarExpr); ok {
 				v = star.X
 			}
-			if id, ok := v.(*ast.Ident); ok && key != nil {
-				if flag, ok := byVar[id.Name]; ok {
+			if name := varName(v); name != "" && key != nil {
+				if flag, ok := byVar[name]; ok {
 					out[key.Name] = flag
 				}
 			}

@@ -71,7 +71,53 @@ func runFanout(ctx context.Context, o *options) (*Result, error) {
 	f := &fanout{o: o}
 	conns := make([]*client, o.conns)
 	setupStart := time.Now()
+	pg, err := f.connect(ctx, d, conns)
+	if err != nil {
+		return nil, err
+	}
+	setup := time.Since(setupStart)
+	o.logf("set up in %s", dur(setup))
+	f.start(conns)
+
+	// Publish for the duration.
+	m.mark()
+	start := time.Now()
+	f.publishFor(ctx, start)
+
+	// Drain: every answer in, every delivery made, or the drain is over.
+	drain(ctx, o.drain, f.complete, f.progress)
+	m.end()
+	if pg != nil {
+		pg.finish()
+	}
+
+	// Results, then log everyone out and close.
+	r := f.result(start)
+	if pg != nil {
+		r.Pings = pg.pings.Load()
+	}
+	f.closing.Store(true)
+	var lastWords func(c *client) []byte
+	if !o.raw {
+		lastWords = logoutFrame
+	}
+	shutdownAll(conns, lastWords, &f.readers, 5*time.Second)
+	r.fill(o, m, setup, d.addrs(), &f.errs, r.Delivered)
+	if len(r.Nodes) > 1 {
+		for i := range f.pubs {
+			r.PubServers = append(r.PubServers, d.server(i))
+		}
+	}
+	r.countMessages(conns)
+	return r, ctx.Err()
+}
+
+// connect connects the members (logged in and joined, unless raw); on an
+// error it closes them again.
+func (f *fanout) connect(ctx context.Context, d *dialers, conns []*client) (*pinger, error) {
+	o := f.o
 	var pg *pinger
+	var err error
 	if o.raw {
 		o.logf("connecting %d members to the raw server %s…", o.conns, o.server)
 		err = connectAll(ctx, d, conns, 0, o.conns, o.setup, func(c *client) error {
@@ -88,9 +134,12 @@ func runFanout(ctx context.Context, o *options) (*Result, error) {
 		closeAll(conns)
 		return nil, err
 	}
-	setup := time.Since(setupStart)
-	o.logf("set up in %s", dur(setup))
+	return pg, nil
+}
 
+// start makes the members and their publishers and starts the readers.
+func (f *fanout) start(conns []*client) {
+	o := f.o
 	f.members = make([]*fanMember, o.conns)
 	for i, c := range conns {
 		f.members[i] = &fanMember{f: f, c: c, last: make([]atomic.Uint64, o.pubs)}
@@ -119,32 +168,27 @@ func runFanout(ctx context.Context, o *options) (*Result, error) {
 			}
 		}()
 	}
+}
 
-	// Publish for the duration.
-	m.mark()
-	start := time.Now()
+// publishFor runs the publishers for --duration (or until ctx is done).
+func (f *fanout) publishFor(ctx context.Context, start time.Time) {
 	stop := make(chan struct{})
 	var pubs sync.WaitGroup
 	for _, p := range f.pubs {
 		pubs.Add(1)
 		go func() { defer pubs.Done(); f.publish(p, start, stop) }()
 	}
-	o.logf("publishing for %s…", o.duration)
+	f.o.logf("publishing for %s…", f.o.duration)
 	select {
-	case <-time.After(o.duration):
+	case <-time.After(f.o.duration):
 	case <-ctx.Done():
 	}
 	close(stop)
 	pubs.Wait()
+}
 
-	// Drain: every answer in, every delivery made, or the drain is over.
-	drain(ctx, o.drain, f.complete, f.progress)
-	m.end()
-	if pg != nil {
-		pg.finish()
-	}
-
-	// Results, then log everyone out and close.
+// result sums the publishers' and members' figures after the drain.
+func (f *fanout) result(start time.Time) *Result {
 	r := &Result{}
 	var lastRecv int64
 	for _, p := range f.pubs {
@@ -159,21 +203,10 @@ func runFanout(ctx context.Context, o *options) (*Result, error) {
 		r.Foreign += mem.foreign.Load()
 		lastRecv = max(lastRecv, mem.lastRecv.Load())
 	}
-	r.Expected = r.Accepted * uint64(o.conns)
+	r.Expected = r.Accepted * uint64(f.o.conns)
 	if r.Delivered < r.Expected {
 		r.Lost = r.Expected - r.Delivered
-		short := 0
-		for i, mem := range f.members {
-			if got, want := mem.recv.Load(), r.Accepted; got < want {
-				if short++; short <= 5 {
-					last := make([]uint64, len(mem.last))
-					for k := range last {
-						last[k] = mem.last[k].Load()
-					}
-					f.errs.add("member %d got %d of %d messages (last sequence numbers %v)", i, got, want, last)
-				}
-			}
-		}
+		f.reportShort(r.Accepted)
 	}
 	r.Elapsed = time.Since(start)
 	if lastRecv > start.UnixNano() {
@@ -184,24 +217,24 @@ func runFanout(ctx context.Context, o *options) (*Result, error) {
 		r.DelivPerS = float64(r.Delivered) / s
 	}
 	r.Latency = f.lat.summary()
-	if pg != nil {
-		r.Pings = pg.pings.Load()
-	}
+	return r
+}
 
-	f.closing.Store(true)
-	var lastWords func(c *client) []byte
-	if !o.raw {
-		lastWords = logoutFrame
-	}
-	shutdownAll(conns, lastWords, &f.readers, 5*time.Second)
-	r.fill(o, m, setup, d.addrs(), &f.errs, r.Delivered)
-	if len(r.Nodes) > 1 {
-		for i := range f.pubs {
-			r.PubServers = append(r.PubServers, d.server(i))
+// reportShort logs the first few members that got fewer than want
+// messages.
+func (f *fanout) reportShort(want uint64) {
+	short := 0
+	for i, mem := range f.members {
+		if got := mem.recv.Load(); got < want {
+			if short++; short <= 5 {
+				last := make([]uint64, len(mem.last))
+				for k := range last {
+					last[k] = mem.last[k].Load()
+				}
+				f.errs.add("member %d got %d of %d messages (last sequence numbers %v)", i, got, want, last)
+			}
 		}
 	}
-	r.countMessages(conns)
-	return r, ctx.Err()
 }
 
 // logoutFrame is the last request of a session.

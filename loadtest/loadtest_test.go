@@ -52,7 +52,7 @@ func startServer(t *testing.T) string {
 
 // benchLimits are a server's limits out of the benchmark's way.
 func benchLimits() server.Config {
-	return server.Config{UserRate: 1 << 30, ChannelRate: 1 << 30, RequestRate: 1 << 30, LoginRate: 1 << 30}
+	return server.Config{UserRate: 1 << 30, ChannelRate: 1 << 30, RequestRate: 1 << 30, LoginRate: 1 << 30, QueueMax: 1 << 20}
 }
 
 // startCluster runs a three-node cluster in process (three embedded NATS

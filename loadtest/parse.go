@@ -116,42 +116,10 @@ var (
 // decode.
 func classify(line []byte, strict bool, ev *event) error {
 	*ev = event{}
-	if !strict {
-		switch {
-		case bytes.HasPrefix(line, prefixChMsg):
-			// {"op":"ch.msg","off":N,"d":{…,"msg":"TEXT"}}: TEXT is the
-			// tail; a benchmark text has no quote or backslash, so the
-			// last quote before the closing `"}}` opens it.
-			off, rest, ok := parseUint(line[len(prefixChMsg):])
-			if ok && len(rest) > 0 && rest[0] == ',' && bytes.HasSuffix(rest, tailChMsg) {
-				body := rest[:len(rest)-len(tailChMsg)]
-				if q := bytes.LastIndexByte(body, '"'); q >= len(keyMsg)-1 && bytes.Equal(body[q-len(keyMsg)+1:q+1], keyMsg) &&
-					bytes.IndexByte(body[q+1:], '\\') < 0 {
-					ev.kind, ev.num, ev.text = evChMsg, off, body[q+1:]
-					return nil
-				}
-			}
-		case bytes.HasPrefix(line, prefixPeerMsg):
-			seq, rest, ok := parseUint(line[len(prefixPeerMsg):])
-			if j := bytes.Index(rest, keyMsg); ok && j >= 0 {
-				text := rest[j+len(keyMsg):]
-				if k := bytes.IndexByte(text, '"'); k >= 0 && bytes.IndexByte(text[:k], '\\') < 0 {
-					ev.kind, ev.num, ev.text = evPeerMsg, seq, text[:k]
-					return nil
-				}
-			}
-		case bytes.HasPrefix(line, prefixRes):
-			id, rest, ok := parseUint(line[len(prefixRes):])
-			if ok && bytes.Equal(rest, tailResOK) {
-				ev.kind, ev.id = evRes, id
-				return nil
-			}
-		case bytes.Equal(line, linePong):
-			ev.kind = evPong
-			return nil
-		}
-		*ev = event{}
+	if !strict && classifyFast(line, ev) {
+		return nil
 	}
+	*ev = event{}
 	frames, err := wire.Split(line)
 	if errors.Is(err, wire.ErrEmptyMessage) {
 		return nil
@@ -162,7 +130,64 @@ func classify(line []byte, strict bool, ev *event) error {
 	if len(frames) != 1 {
 		return fmt.Errorf("%d frames in one line: %.200q", len(frames), line)
 	}
-	f := &frames[0]
+	return classifyFrame(&frames[0], ev)
+}
+
+// classifyFast recognises the hot shapes in place.
+func classifyFast(line []byte, ev *event) bool {
+	switch {
+	case bytes.HasPrefix(line, prefixChMsg):
+		return fastChMsg(line[len(prefixChMsg):], ev)
+	case bytes.HasPrefix(line, prefixPeerMsg):
+		return fastPeerMsg(line[len(prefixPeerMsg):], ev)
+	case bytes.HasPrefix(line, prefixRes):
+		id, rest, ok := parseUint(line[len(prefixRes):])
+		if ok && bytes.Equal(rest, tailResOK) {
+			ev.kind, ev.id = evRes, id
+			return true
+		}
+	case bytes.Equal(line, linePong):
+		ev.kind = evPong
+		return true
+	}
+	return false
+}
+
+// fastChMsg reads N,"d":{…,"msg":"TEXT"}} after the ch.msg prefix: TEXT is
+// the tail; a benchmark text has no quote or backslash, so the last quote
+// before the closing `"}}` opens it.
+func fastChMsg(b []byte, ev *event) bool {
+	off, rest, ok := parseUint(b)
+	if !ok || len(rest) == 0 || rest[0] != ',' || !bytes.HasSuffix(rest, tailChMsg) {
+		return false
+	}
+	body := rest[:len(rest)-len(tailChMsg)]
+	q := bytes.LastIndexByte(body, '"')
+	if q < len(keyMsg)-1 || !bytes.Equal(body[q-len(keyMsg)+1:q+1], keyMsg) || bytes.IndexByte(body[q+1:], '\\') >= 0 {
+		return false
+	}
+	ev.kind, ev.num, ev.text = evChMsg, off, body[q+1:]
+	return true
+}
+
+// fastPeerMsg reads N,…"msg":"TEXT"… after the peer.msg prefix.
+func fastPeerMsg(b []byte, ev *event) bool {
+	seq, rest, ok := parseUint(b)
+	j := bytes.Index(rest, keyMsg)
+	if !ok || j < 0 {
+		return false
+	}
+	text := rest[j+len(keyMsg):]
+	k := bytes.IndexByte(text, '"')
+	if k < 0 || bytes.IndexByte(text[:k], '\\') >= 0 {
+		return false
+	}
+	ev.kind, ev.num, ev.text = evPeerMsg, seq, text[:k]
+	return true
+}
+
+// classifyFrame fills ev from a decoded frame.
+func classifyFrame(f *wire.Frame, ev *event) error {
 	switch f.Op {
 	case wire.PushChannelMsg:
 		var d wire.ChannelMsg

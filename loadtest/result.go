@@ -102,16 +102,43 @@ func dur(d time.Duration) string {
 
 func (r *Result) print(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	r.printHead(p)
+	r.printPublishers(p)
+	if r.Setup > 0 {
+		p("  setup        %s (server CPU %.2fs, tool CPU %.2fs)", dur(r.Setup), r.ServerFig.SetupCPU, r.Tool.SetupCPU)
+	}
+	switch r.Scenario {
+	case "fanout", "p2p":
+		r.printMessages(p)
+	case "logins":
+		r.printLogins(p)
+	case "idle":
+		r.printIdle(p)
+	}
+	r.printServer(p)
+	r.printNodes(p)
+	r.printTool(p)
+	if r.Errors > 0 || len(r.FirstErrors) > 0 {
+		first := r.FirstErrors
+		if len(first) > 3 {
+			first = first[:3]
+		}
+		p("  errors       %d, first: %s", r.Errors, strings.Join(first, "; "))
+	}
+}
+
+// printHead prints the line that says what ran.
+func (r *Result) printHead(p func(format string, args ...any)) {
 	head := r.Scenario
 	if r.Raw {
 		head += " --raw"
 	}
+	rate := "max rate"
+	if r.Rate > 0 {
+		rate = fmt.Sprintf("%g msg/s", r.Rate)
+	}
 	switch r.Scenario {
 	case "fanout":
-		rate := "max rate"
-		if r.Rate > 0 {
-			rate = fmt.Sprintf("%g msg/s", r.Rate)
-		}
 		win := fmt.Sprintf("window %d unanswered", r.Window)
 		if r.E2E {
 			win = fmt.Sprintf("window %d end to end", r.Window)
@@ -119,10 +146,6 @@ func (r *Result) print(w io.Writer) {
 		p("%s: %d members, %d publisher(s), %s, %s, %d-byte messages, %s; server %s (%d source address(es))",
 			head, r.Conns, r.Pubs, win, rate, r.Size, dur(r.Elapsed), r.Server, r.Addrs)
 	case "p2p":
-		rate := "max rate"
-		if r.Rate > 0 {
-			rate = fmt.Sprintf("%g msg/s", r.Rate)
-		}
 		p("%s: %d pairs, window %d, %s, %d-byte messages, %s; server %s (%d source address(es))",
 			head, r.Conns, r.Window, rate, r.Size, dur(r.Elapsed), r.Server, r.Addrs)
 	case "logins":
@@ -130,125 +153,128 @@ func (r *Result) print(w io.Writer) {
 	case "idle":
 		p("%s: %d sessions in one channel, idle %s; server %s (%d source address(es))", head, r.Conns, dur(r.Elapsed), r.Server, r.Addrs)
 	}
-	if len(r.PubServers) > 0 {
-		parts := make([]string, len(r.PubServers))
-		for i, u := range r.PubServers {
-			node := 0
-			for k, n := range r.Nodes {
-				if n.Server == u {
-					node = k + 1
-					break
-				}
-			}
-			parts[i] = fmt.Sprintf("%d on node %d (%s)", i, node, u)
-		}
-		p("  publishers   %s", strings.Join(parts, ", "))
+}
+
+// printPublishers prints the node each publisher is on, with several.
+func (r *Result) printPublishers(p func(format string, args ...any)) {
+	if len(r.PubServers) == 0 {
+		return
 	}
-	if r.Setup > 0 {
-		p("  setup        %s (server CPU %.2fs, tool CPU %.2fs)", dur(r.Setup), r.ServerFig.SetupCPU, r.Tool.SetupCPU)
-	}
-	switch r.Scenario {
-	case "fanout", "p2p":
-		what := "messages"
-		if r.Scenario == "p2p" {
-			what = "round trips"
-		}
-		p("  sent         %d (accepted %d, refused %d, unanswered %d)", r.Sent, r.Accepted, r.Refused, r.Unanswered)
-		p("  throughput   %.0f %s/s, %.0f deliveries/s", r.MsgsPerSec, what, r.DelivPerS)
-		foreign := ""
-		if r.Foreign > 0 {
-			foreign = fmt.Sprintf(", %d not of this run", r.Foreign)
-		}
-		p("  delivered    %d of %d: lost %d, out of order %d%s", r.Delivered, r.Expected, r.Lost, r.OutOfOrder, foreign)
-		lat := "latency"
-		if r.Scenario == "p2p" {
-			lat = "RTT"
-		}
-		if r.WSMessages > 0 {
-			p("  packing      %d WebSocket messages received: %.1f deliveries per message", r.WSMessages, float64(r.Delivered)/float64(r.WSMessages))
-		}
-		p("  %-12s p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s, n=%d)", lat,
-			dur(r.Latency.P50), dur(r.Latency.P90), dur(r.Latency.P99), dur(r.Latency.P999), dur(r.Latency.Max), dur(r.Latency.Mean), r.Latency.Count)
-	case "logins":
-		p("  logins       %d ok, %d failed in %s: %.0f logins/s", r.Logins, r.Failures, dur(r.Elapsed), r.LoginsPerS)
-		p("  latency      p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (dial + upgrade + login answer)",
-			dur(r.Latency.P50), dur(r.Latency.P90), dur(r.Latency.P99), dur(r.Latency.P999), dur(r.Latency.Max))
-		if len(r.FailureKind) > 0 {
-			kinds := make([]string, 0, len(r.FailureKind))
-			for k := range r.FailureKind {
-				kinds = append(kinds, k)
-			}
-			sort.Strings(kinds)
-			for _, k := range kinds {
-				p("  failure      %d × %s", r.FailureKind[k], k)
+	parts := make([]string, len(r.PubServers))
+	for i, u := range r.PubServers {
+		node := 0
+		for k, n := range r.Nodes {
+			if n.Server == u {
+				node = k + 1
+				break
 			}
 		}
-	case "idle":
-		p("  memory       %s per session (RSS %s before, %s after %d sessions); Go heap in use %s, goroutine stacks %s per session",
-			fmtBytes(r.MemPerSession), mib(r.ServerFig.RSSBefore), mib(r.ServerFig.RSSAfter), r.Conns, fmtBytes(r.HeapPerSess), fmtBytes(r.StackPerSess))
-		if r.ServerFig.Goroutines > 0 {
-			p("  goroutines   %.0f on the server (%.2f per session)", r.ServerFig.Goroutines, r.ServerFig.Goroutines/float64(r.Conns))
-		}
-		p("  pings        %d sent while idle", r.Pings)
+		parts[i] = fmt.Sprintf("%d on node %d (%s)", i, node, u)
 	}
+	p("  publishers   %s", strings.Join(parts, ", "))
+}
+
+// printMessages prints fanout's and p2p's traffic and latency.
+func (r *Result) printMessages(p func(format string, args ...any)) {
+	what, lat := "messages", "latency"
+	if r.Scenario == "p2p" {
+		what, lat = "round trips", "RTT"
+	}
+	p("  sent         %d (accepted %d, refused %d, unanswered %d)", r.Sent, r.Accepted, r.Refused, r.Unanswered)
+	p("  throughput   %.0f %s/s, %.0f deliveries/s", r.MsgsPerSec, what, r.DelivPerS)
+	foreign := ""
+	if r.Foreign > 0 {
+		foreign = fmt.Sprintf(", %d not of this run", r.Foreign)
+	}
+	p("  delivered    %d of %d: lost %d, out of order %d%s", r.Delivered, r.Expected, r.Lost, r.OutOfOrder, foreign)
+	if r.WSMessages > 0 {
+		p("  packing      %d WebSocket messages received: %.1f deliveries per message", r.WSMessages, float64(r.Delivered)/float64(r.WSMessages))
+	}
+	p("  %-12s p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s, n=%d)", lat,
+		dur(r.Latency.P50), dur(r.Latency.P90), dur(r.Latency.P99), dur(r.Latency.P999), dur(r.Latency.Max), dur(r.Latency.Mean), r.Latency.Count)
+}
+
+func (r *Result) printLogins(p func(format string, args ...any)) {
+	p("  logins       %d ok, %d failed in %s: %.0f logins/s", r.Logins, r.Failures, dur(r.Elapsed), r.LoginsPerS)
+	p("  latency      p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (dial + upgrade + login answer)",
+		dur(r.Latency.P50), dur(r.Latency.P90), dur(r.Latency.P99), dur(r.Latency.P999), dur(r.Latency.Max))
+	kinds := make([]string, 0, len(r.FailureKind))
+	for k := range r.FailureKind {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		p("  failure      %d × %s", r.FailureKind[k], k)
+	}
+}
+
+func (r *Result) printIdle(p func(format string, args ...any)) {
+	p("  memory       %s per session (RSS %s before, %s after %d sessions); Go heap in use %s, goroutine stacks %s per session",
+		fmtBytes(r.MemPerSession), mib(r.ServerFig.RSSBefore), mib(r.ServerFig.RSSAfter), r.Conns, fmtBytes(r.HeapPerSess), fmtBytes(r.StackPerSess))
+	if r.ServerFig.Goroutines > 0 {
+		p("  goroutines   %.0f on the server (%.2f per session)", r.ServerFig.Goroutines, r.ServerFig.Goroutines/float64(r.Conns))
+	}
+	p("  pings        %d sent while idle", r.Pings)
+}
+
+// printServer prints the server's figures (with several, their sums).
+func (r *Result) printServer(p func(format string, args ...any)) {
 	s := r.ServerFig
-	if s.Scraped {
-		per := ""
-		switch {
-		case r.Scenario == "logins" && r.ServerUSPer > 0:
-			per = fmt.Sprintf(", %.1f µs per login", r.ServerUSPer)
-		case r.ServerUSPer > 0:
-			per = fmt.Sprintf(", %.2f µs per delivery", r.ServerUSPer)
-		case r.Scenario == "idle" && r.Conns > 0 && r.Elapsed > 0:
-			per = fmt.Sprintf(", %.2f µs per session per second", s.CPU*1e6/float64(r.Conns)/r.Elapsed.Seconds())
-		}
-		label := "server      "
-		if len(r.Nodes) > 0 {
-			label = fmt.Sprintf("%-12s", fmt.Sprintf("%d servers", len(r.Nodes)))
-		}
-		p("  %s CPU %.2fs (%.2f cores)%s; RSS %s before, %s at start, %s peak, %s after",
-			label, s.CPU, s.Cores, per, mib(s.RSSBefore), mib(s.RSSSetup), mib(s.RSSPeak), mib(s.RSSAfter))
-		if len(s.Counters) > 0 {
-			names := make([]string, 0, len(s.Counters))
-			for k, v := range s.Counters {
-				if v != 0 {
-					names = append(names, k)
-				}
-			}
-			sort.Strings(names)
-			parts := make([]string, 0, len(names))
-			for _, k := range names {
-				parts = append(parts, fmt.Sprintf("%s +%.0f", strings.TrimPrefix(strings.TrimPrefix(k, "xinling_"), "raw_"), s.Counters[k]))
-			}
-			if len(parts) > 0 {
-				p("  counters     %s", strings.Join(parts, ", "))
-			}
-		}
-	} else {
+	if !s.Scraped {
 		p("  server       figures unavailable: %s", s.ScrapeErr)
+		return
 	}
-	r.printNodes(p)
-	per := ""
+	per := r.perUnit(r.ServerUSPer)
+	if per == "" && r.Scenario == "idle" && r.Conns > 0 && r.Elapsed > 0 {
+		per = fmt.Sprintf(", %.2f µs per session per second", s.CPU*1e6/float64(r.Conns)/r.Elapsed.Seconds())
+	}
+	label := "server      "
+	if len(r.Nodes) > 0 {
+		label = fmt.Sprintf("%-12s", fmt.Sprintf("%d servers", len(r.Nodes)))
+	}
+	p("  %s CPU %.2fs (%.2f cores)%s; RSS %s before, %s at start, %s peak, %s after",
+		label, s.CPU, s.Cores, per, mib(s.RSSBefore), mib(s.RSSSetup), mib(s.RSSPeak), mib(s.RSSAfter))
+	names := make([]string, 0, len(s.Counters))
+	for k, v := range s.Counters {
+		if v != 0 {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s +%.0f", strings.TrimPrefix(strings.TrimPrefix(k, "xinling_"), "raw_"), s.Counters[k]))
+	}
+	p("  counters     %s", strings.Join(parts, ", "))
+}
+
+// perUnit is a figures line's CPU per login or per delivery (none when
+// us is 0).
+func (r *Result) perUnit(us float64) string {
 	switch {
-	case r.Scenario == "logins" && r.ToolUSPer > 0:
-		per = fmt.Sprintf(", %.1f µs per login", r.ToolUSPer)
-	case r.ToolUSPer > 0:
-		per = fmt.Sprintf(", %.2f µs per delivery", r.ToolUSPer)
+	case us <= 0:
+		return ""
+	case r.Scenario == "logins":
+		return fmt.Sprintf(", %.1f µs per login", us)
+	default:
+		return fmt.Sprintf(", %.2f µs per delivery", us)
 	}
+}
+
+// printTool prints the tool's own figures and the machine's.
+func (r *Result) printTool(p func(format string, args ...any)) {
+	per := r.perUnit(r.ToolUSPer)
 	p("  tool         CPU %.2fs (%.2f cores)%s; max RSS %s", r.Tool.CPU, r.Tool.Cores, per, mib(float64(r.Tool.MaxRSS)))
+	s := r.ServerFig
 	if s.MachineCores >= 0 {
 		other := ""
 		if s.OtherCores >= 0 || s.Scraped {
 			other = fmt.Sprintf(", of which %.2f neither server nor tool (other processes, kernel network work)", max(0, s.OtherCores))
 		}
 		p("  machine      %.2f of %d cores busy%s", s.MachineCores, runtime.NumCPU(), other)
-	}
-	if r.Errors > 0 || len(r.FirstErrors) > 0 {
-		first := r.FirstErrors
-		if len(first) > 3 {
-			first = first[:3]
-		}
-		p("  errors       %d, first: %s", r.Errors, strings.Join(first, "; "))
 	}
 }
 

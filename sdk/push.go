@@ -27,6 +27,7 @@ func (e *engine) frames(cn *conn, fs []wire.Frame) {
 	}
 }
 
+// frame handles one frame: an answer, or a push routed by its op.
 func (e *engine) frame(cn *conn, f *wire.Frame) {
 	switch f.Op {
 	case wire.OpResult:
@@ -36,105 +37,152 @@ func (e *engine) frame(cn *conn, f *wire.Frame) {
 			e.answer(f)
 		}
 	case wire.OpPong:
-	case wire.PushPeerMsg:
-		var m wire.PeerMsg
-		if !e.decodePush(f, &m) {
-			return
-		}
-		if f.Seq > 0 {
-			if f.Seq <= e.lastSeq {
-				return // replayed after a resume: seen already
-			}
-			e.lastSeq = f.Seq
-		}
-		if m.Key > 0 {
-			if m.Key <= e.queueKey {
-				e.log("dropped a redelivered message %q from %q (already delivered from the queue)", m.MID, m.From)
-				return
-			}
-			e.queueKey = m.Key
-		}
-		if m.MID != "" && e.seenPeerMsg(m.From, m.MID) {
-			e.log("dropped a redelivered message %q from %q", m.MID, m.From)
-			return
-		}
-		e.emit(func(cb Callback) { cb.OnMessageInstantReceive(m.From, 0, m.Msg) })
-	case wire.PushInviteRecv, wire.PushInviteDelivered, wire.PushInviteAccepted, wire.PushInviteRefused,
-		wire.PushInviteFailed, wire.PushInviteEnded, wire.PushInviteMsg:
-		var v wire.InviteEvent
-		if !e.decodePush(f, &v) {
-			return
-		}
-		if f.Seq > 0 {
-			if f.Seq <= e.lastSeq {
-				return // replayed after a resume: seen already
-			}
-			e.lastSeq = f.Seq
-		}
-		e.invitePush(f.Op, &v)
-	case wire.PushChannelMsg:
-		var m wire.ChannelMsg
-		if e.decodePush(f, &m) && e.channelPush(m.Channel, f.Off) {
-			e.emit(func(cb Callback) { cb.OnMessageChannelReceive(m.Channel, m.From, m.UID, m.Msg) })
-		}
-	case wire.PushUserJoined:
-		var u wire.ChannelUser
-		if e.decodePush(f, &u) && e.channelPush(u.Channel, f.Off) {
-			e.emit(func(cb Callback) { cb.OnChannelUserJoined(u.Account, u.UID) })
-		}
-	case wire.PushUserLeft:
-		var u wire.ChannelUser
-		if e.decodePush(f, &u) && e.channelPush(u.Channel, f.Off) {
-			e.emit(func(cb Callback) { cb.OnChannelUserLeaved(u.Account, u.UID) })
-		}
-	case wire.PushAttrUpdated:
-		var a wire.AttrUpdate
-		if e.decodePush(f, &a) && e.channelPush(a.Channel, f.Off) {
-			e.emit(func(cb Callback) {
-				cb.OnChannelAttrUpdated(a.Channel, a.Name, a.Value, a.Type)
-				if x, ok := cb.(AttrAuthorCallback); ok {
-					x.OnChannelAttrChangedBy(a.Channel, a.Name, a.Type, a.By)
-				}
-			})
-		}
-	case wire.PushChannelGone:
-		var g wire.ChannelGone
-		if !e.decodePush(f, &g) || g.Channel == "" || g.Channel != e.channel {
-			return
-		}
-		code := g.Code
-		if code < wire.LeaveChannelOther || code > wire.LeaveChannelDisconn {
-			code = wire.LeaveChannelOther
-		}
-		e.channel, e.lastOff, e.chSync = "", 0, false
-		e.log("the server took this session out of channel %q (%d %s)", g.Channel, int(code), code)
-		e.emit(func(cb Callback) { cb.OnChannelLeaved(g.Channel, int(code)) })
-	case wire.PushChannelSnap:
-		var res wire.JoinRes
-		if !e.decodePush(f, &res) || res.Channel == "" || res.Channel != e.channel {
-			return
-		}
-		e.joined(res.Channel, &res, false)
-	case wire.PushLog:
-		var l wire.LogLine
-		if e.decodePush(f, &l) {
-			e.emit(func(cb Callback) { cb.OnLog(l.Text) })
-		}
-	case wire.PushKicked:
-		var k wire.Kicked
-		e.decodePush(f, &k)
-		e.kicked(&k)
 	case wire.PushGoAway:
-		var g wire.GoAway
-		e.decodePush(f, &g)
-		e.avoid = e.cur // the next attempts start with another server
-		if g.URL != "" {
-			e.redirectTo(g.URL)
-		}
-		e.connLost(cn, fmt.Sprintf("the server %s is going away: %s", e.urls[e.cur], g.Reason))
+		e.goAway(cn, f)
 	default:
-		e.log("ignored an unknown frame from the server: %s", f.Describe())
+		if push := pushes[f.Op]; push != nil {
+			push(e, f)
+		} else {
+			e.log("ignored an unknown frame from the server: %s", f.Describe())
+		}
 	}
+}
+
+// pushes handles each push but goaway (which needs its connection).
+var pushes = map[string]func(e *engine, f *wire.Frame){
+	wire.PushPeerMsg:         (*engine).peerMsgPush,
+	wire.PushInviteRecv:      (*engine).inviteFrame,
+	wire.PushInviteDelivered: (*engine).inviteFrame,
+	wire.PushInviteAccepted:  (*engine).inviteFrame,
+	wire.PushInviteRefused:   (*engine).inviteFrame,
+	wire.PushInviteFailed:    (*engine).inviteFrame,
+	wire.PushInviteEnded:     (*engine).inviteFrame,
+	wire.PushInviteMsg:       (*engine).inviteFrame,
+	wire.PushChannelMsg:      (*engine).channelMsgPush,
+	wire.PushUserJoined:      (*engine).userJoinedPush,
+	wire.PushUserLeft:        (*engine).userLeftPush,
+	wire.PushAttrUpdated:     (*engine).attrUpdatedPush,
+	wire.PushChannelGone:     (*engine).channelGonePush,
+	wire.PushChannelSnap:     (*engine).channelSnapPush,
+	wire.PushLog:             (*engine).logPush,
+	wire.PushKicked:          (*engine).kickedPush,
+}
+
+// userPush reports whether a user-stream push is new, recording its
+// sequence number.
+func (e *engine) userPush(f *wire.Frame) bool {
+	if f.Seq > 0 {
+		if f.Seq <= e.lastSeq {
+			return false // replayed after a resume: seen already
+		}
+		e.lastSeq = f.Seq
+	}
+	return true
+}
+
+func (e *engine) peerMsgPush(f *wire.Frame) {
+	var m wire.PeerMsg
+	if !e.decodePush(f, &m) || !e.userPush(f) {
+		return
+	}
+	if m.Key > 0 {
+		if m.Key <= e.queueKey {
+			e.log("dropped a redelivered message %q from %q (already delivered from the queue)", m.MID, m.From)
+			return
+		}
+		e.queueKey = m.Key
+	}
+	if m.MID != "" && e.seenPeerMsg(m.From, m.MID) {
+		e.log("dropped a redelivered message %q from %q", m.MID, m.From)
+		return
+	}
+	e.emit(func(cb Callback) { cb.OnMessageInstantReceive(m.From, 0, m.Msg) })
+}
+
+func (e *engine) inviteFrame(f *wire.Frame) {
+	var v wire.InviteEvent
+	if e.decodePush(f, &v) && e.userPush(f) {
+		e.invitePush(f.Op, &v)
+	}
+}
+
+func (e *engine) channelMsgPush(f *wire.Frame) {
+	var m wire.ChannelMsg
+	if e.decodePush(f, &m) && e.channelPush(m.Channel, f.Off) {
+		e.emit(func(cb Callback) { cb.OnMessageChannelReceive(m.Channel, m.From, m.UID, m.Msg) })
+	}
+}
+
+func (e *engine) userJoinedPush(f *wire.Frame) {
+	var u wire.ChannelUser
+	if e.decodePush(f, &u) && e.channelPush(u.Channel, f.Off) {
+		e.emit(func(cb Callback) { cb.OnChannelUserJoined(u.Account, u.UID) })
+	}
+}
+
+func (e *engine) userLeftPush(f *wire.Frame) {
+	var u wire.ChannelUser
+	if e.decodePush(f, &u) && e.channelPush(u.Channel, f.Off) {
+		e.emit(func(cb Callback) { cb.OnChannelUserLeaved(u.Account, u.UID) })
+	}
+}
+
+func (e *engine) attrUpdatedPush(f *wire.Frame) {
+	var a wire.AttrUpdate
+	if e.decodePush(f, &a) && e.channelPush(a.Channel, f.Off) {
+		e.emit(func(cb Callback) {
+			cb.OnChannelAttrUpdated(a.Channel, a.Name, a.Value, a.Type)
+			if x, ok := cb.(AttrAuthorCallback); ok {
+				x.OnChannelAttrChangedBy(a.Channel, a.Name, a.Type, a.By)
+			}
+		})
+	}
+}
+
+func (e *engine) channelGonePush(f *wire.Frame) {
+	var g wire.ChannelGone
+	if !e.decodePush(f, &g) || g.Channel == "" || g.Channel != e.channel {
+		return
+	}
+	code := g.Code
+	if code < wire.LeaveChannelOther || code > wire.LeaveChannelDisconn {
+		code = wire.LeaveChannelOther
+	}
+	e.channel, e.lastOff, e.chSync = "", 0, false
+	e.log("the server took this session out of channel %q (%d %s)", g.Channel, int(code), code)
+	e.emit(func(cb Callback) { cb.OnChannelLeaved(g.Channel, int(code)) })
+}
+
+func (e *engine) channelSnapPush(f *wire.Frame) {
+	var res wire.JoinRes
+	if e.decodePush(f, &res) && res.Channel != "" && res.Channel == e.channel {
+		e.joined(res.Channel, &res, false)
+	}
+}
+
+func (e *engine) logPush(f *wire.Frame) {
+	var l wire.LogLine
+	if e.decodePush(f, &l) {
+		e.emit(func(cb Callback) { cb.OnLog(l.Text) })
+	}
+}
+
+func (e *engine) kickedPush(f *wire.Frame) {
+	var k wire.Kicked
+	e.decodePush(f, &k) // a malformed one still ends the session
+	e.kicked(&k)
+}
+
+// goAway moves to another server: the next attempts start with another
+// one, or with the one the server names.
+func (e *engine) goAway(cn *conn, f *wire.Frame) {
+	var g wire.GoAway
+	e.decodePush(f, &g)
+	e.avoid = e.cur
+	if g.URL != "" {
+		e.redirectTo(g.URL)
+	}
+	e.connLost(cn, fmt.Sprintf("the server %s is going away: %s", e.urls[e.cur], g.Reason))
 }
 
 // decodePush decodes a push's payload, logging a malformed one.

@@ -10,23 +10,29 @@ import (
 	"github.com/xinling/xinling/sdk/wire"
 )
 
-// reqKind selects how a request's answer and failure are reported.
-type reqKind int
+// reqKind is how a request's answer and failure are reported: one value per
+// kind of request, so that a new kind is one type with its two methods.
+type reqKind interface {
+	// succeed reports the server's success answer f.
+	succeed(e *engine, r *request, f *wire.Frame)
+	// fail reports a failure; engine.fail has logged it already.
+	fail(e *engine, r *request, x failure)
+}
 
-const (
-	kPlain      reqKind = iota // ok → nothing; failure → onError
-	kSend                      // onMessageSendSuccess / onMessageSendError
-	kJoin                      // onChannelJoined… / onChannelJoinFailed
-	kRejoin                    // the SDK's own join after a new session
-	kLeave                     // onChannelLeaved(602) / onError
-	kCount                     // onChannelQueryUserNumResult
-	kGetAttr                   // onUserAttrResult / onError
-	kGetAttrAll                // onUserAttrAllResult / onError
-	kStatus                    // onQueryUserStatusResult / onError
-	kInvoke                    // onInvokeRet
-	kInvite                    // failure → onInviteFailed too
-	kInviteEnd                 // ok → onInviteEndByMyself; failure → onError
-	kAck                       // the SDK's own acknowledgement of an invite: nothing either way
+var (
+	kPlain      reqKind = plainReq{}      // ok → nothing; failure → onError
+	kSend       reqKind = sendReq{}       // onMessageSendSuccess / onMessageSendError
+	kJoin       reqKind = joinReq{}       // onChannelJoined… / onChannelJoinFailed
+	kRejoin     reqKind = rejoinReq{}     // the SDK's own join after a new session
+	kLeave      reqKind = leaveReq{}      // onChannelLeaved(602) / onError
+	kCount      reqKind = countReq{}      // onChannelQueryUserNumResult
+	kGetAttr    reqKind = getAttrReq{}    // onUserAttrResult / onError
+	kGetAttrAll reqKind = getAttrAllReq{} // onUserAttrAllResult / onError
+	kStatus     reqKind = statusReq{}     // onQueryUserStatusResult / onError
+	kInvoke     reqKind = invokeReq{}     // onInvokeRet
+	kInvite     reqKind = inviteReq{}     // failure → onInviteFailed too
+	kInviteEnd  reqKind = inviteEndReq{}  // ok → onInviteEndByMyself; failure → onError
+	kAck        reqKind = ackReq{}        // the SDK's own acknowledgement of an invite: nothing either way
 )
 
 // failKind is why a request failed.
@@ -189,95 +195,8 @@ func (e *engine) badAnswer(r *request, err error) {
 	e.fail(r, failServer, wire.GeneralUnknown, "malformed answer from the server: "+err.Error())
 }
 
-func (e *engine) succeed(r *request, f *wire.Frame) {
-	switch r.kind {
-	case kSend:
-		mid := r.mid
-		e.emit(func(cb Callback) { cb.OnMessageSendSuccess(mid) })
-	case kJoin, kRejoin:
-		var res wire.JoinRes
-		if err := f.Decode(&res); err != nil {
-			e.badAnswer(r, err)
-			return
-		}
-		if r.kind == kRejoin && e.channel != r.ch {
-			return // left meanwhile
-		}
-		e.joined(r.ch, &res, r.kind == kJoin)
-	case kLeave:
-		ch := r.ch
-		if e.channel == ch {
-			e.channel, e.lastOff, e.chSync = "", 0, false
-		}
-		e.emit(func(cb Callback) { cb.OnChannelLeaved(ch, int(wire.LeaveChannelByUser)) })
-	case kCount:
-		var res wire.CountRes
-		if err := f.Decode(&res); err != nil {
-			e.badAnswer(r, err)
-			return
-		}
-		ch := r.ch
-		e.emit(func(cb Callback) { cb.OnChannelQueryUserNumResult(ch, 0, res.Num) })
-	case kGetAttr:
-		var res wire.UserAttrRes
-		if err := f.Decode(&res); err != nil {
-			e.badAnswer(r, err)
-			return
-		}
-		account, name := r.account, r.name
-		e.emit(func(cb Callback) { cb.OnUserAttrResult(account, name, res.Value) })
-	case kGetAttrAll:
-		var res wire.UserAttrAllRes
-		if err := f.Decode(&res); err != nil {
-			e.badAnswer(r, err)
-			return
-		}
-		value := "{}"
-		if len(res.Attrs) > 0 {
-			b, _ := json.Marshal(res.Attrs) // keys sorted
-			value = string(b)
-		}
-		account := r.account
-		e.emit(func(cb Callback) { cb.OnUserAttrAllResult(account, value) })
-	case kStatus:
-		var res wire.StatusRes
-		if err := f.Decode(&res); err != nil {
-			e.badAnswer(r, err)
-			return
-		}
-		account, status := r.account, "0"
-		if res.Online {
-			status = "1"
-		}
-		e.emit(func(cb Callback) { cb.OnQueryUserStatusResult(account, status) })
-	case kInvoke:
-		var res wire.InvokeRes
-		if err := f.Decode(&res); err != nil {
-			e.badAnswer(r, err)
-			return
-		}
-		resp := string(res.Resp)
-		if len(res.Resp) == 0 || resp == "null" {
-			resp = "{}"
-		}
-		callID := r.callID
-		e.emit(func(cb Callback) { cb.OnInvokeRet(callID, "", resp) })
-	case kInviteEnd:
-		ch, account := r.ch, r.account
-		if e.untrackCall(ch, account) {
-			e.emit(func(cb Callback) { cb.OnInviteEndByMyself(ch, account, 0) })
-		}
-	case kPlain:
-		switch r.op {
-		case wire.OpInviteRefuse:
-			e.untrackCall(r.ch, r.account) // the callee's own final outcome
-		case wire.OpInviteAccept:
-			if c := e.calls[callRef{r.ch, r.account}]; c != nil {
-				c.answered = true
-			}
-		}
-	}
-}
+// succeed reports r's success answer f.
+func (e *engine) succeed(r *request, f *wire.Frame) { r.kind.succeed(e, r, f) }
 
 // joined reports a channel's state: a join answer (withLeft: the channel
 // left for it first) or a snapshot after a resume or rejoin.
@@ -320,112 +239,280 @@ func (e *engine) rejoin(ch string) {
 		d: wire.ChannelReq{Channel: ch}, ch: ch})
 }
 
-// fail reports r's failure: an onLog line, onError where it applies, then
-// the operation's own outcome callback, so that a caller waiting for the
-// outcome always gets exactly one.
+// fail reports r's failure: an onLog line, then what r's kind reports
+// (onError where it applies, then the operation's own outcome callback, so
+// that a caller waiting for the outcome always gets exactly one).
 func (e *engine) fail(r *request, how failKind, code wire.Code, msg string) {
 	e.log("%s failed: %s (%d %s)", r.describe(), msg, int(code), code)
-	method := r.method
-	onError := func() { e.emit(func(cb Callback) { cb.OnError(method, int(code), msg) }) }
-	// onError accompanies every failure but the server's own outcome codes.
-	withError := how != failServer || code >= wire.General
-	switch r.kind {
-	case kSend:
-		out := wire.SendMessageOther
-		switch how {
-		case failServer:
-			if code >= wire.SendMessageOther && code < wire.QueryUserNumOther {
-				out = code
-			}
-		case failTimeout:
-			out, withError = wire.SendMessageTimeout, false
-		case failEnded:
-			withError = false
+	r.kind.fail(e, r, failure{how, code, msg})
+}
+
+// failure is a request's failure as engine.fail was told it.
+type failure struct {
+	how  failKind
+	code wire.Code
+	msg  string
+}
+
+// withError reports whether onError accompanies the failure: it does for
+// every failure but the server's own outcome codes.
+func (x failure) withError() bool { return x.how != failServer || x.code >= wire.General }
+
+// outcome is the code for an operation's own failure callback: the
+// server's code when it lies in [other, last], timeout for a timeout, else
+// other; and whether onError goes first (not for a timeout or the
+// session's end: the outcome says it all).
+func (x failure) outcome(other, last, timeout wire.Code) (wire.Code, bool) {
+	out, withError := other, x.withError()
+	switch x.how {
+	case failServer:
+		if x.code >= other && x.code <= last {
+			out = x.code
 		}
-		if withError {
-			onError()
+	case failTimeout:
+		out, withError = timeout, false
+	case failEnded:
+		withError = false
+	}
+	return out, withError
+}
+
+// onError reports x through onError.
+func (e *engine) onError(r *request, x failure) {
+	method, code, msg := r.method, int(x.code), x.msg
+	e.emit(func(cb Callback) { cb.OnError(method, code, msg) })
+}
+
+// decodeAnswer decodes a success answer's payload, failing r when it is
+// malformed.
+func decodeAnswer[T any](e *engine, r *request, f *wire.Frame) (*T, bool) {
+	v := new(T)
+	if err := f.Decode(v); err != nil {
+		e.badAnswer(r, err)
+		return nil, false
+	}
+	return v, true
+}
+
+// errorOnFail is the failure of the kinds with no outcome callback of their
+// own: onError, whatever the cause.
+type errorOnFail struct{}
+
+func (errorOnFail) fail(e *engine, r *request, x failure) { e.onError(r, x) }
+
+type plainReq struct{ errorOnFail }
+
+func (plainReq) succeed(e *engine, r *request, _ *wire.Frame) {
+	switch r.op {
+	case wire.OpInviteRefuse:
+		e.untrackCall(r.ch, r.account) // the callee's own final outcome
+	case wire.OpInviteAccept:
+		if c := e.calls[callRef{r.ch, r.account}]; c != nil {
+			c.answered = true
 		}
-		mid := r.mid
-		e.emit(func(cb Callback) { cb.OnMessageSendError(mid, int(out)) })
-	case kCount:
-		out := wire.QueryUserNumOther
-		switch how {
-		case failServer:
-			if code >= wire.QueryUserNumOther && code <= wire.QueryUserNumByUser {
-				out = code
-			}
-		case failTimeout:
-			out, withError = wire.QueryUserNumTimeout, false
-		case failEnded:
-			withError = false
-		}
-		if withError {
-			onError()
-		}
-		ch := r.ch
-		e.emit(func(cb Callback) { cb.OnChannelQueryUserNumResult(ch, int(out), 0) })
-	case kJoin:
-		if withError {
-			onError()
-		}
-		ch := r.ch
-		e.emit(func(cb Callback) { cb.OnChannelJoinFailed(ch, int(wire.JoinChannelOther)) })
-	case kRejoin:
-		// The session's end reports the channel itself; otherwise the
-		// channel is lost.
-		if how != failEnded && e.channel == r.ch {
-			ch := r.ch
-			e.channel, e.lastOff, e.chSync = "", 0, false
-			e.emit(func(cb Callback) { cb.OnChannelLeaved(ch, int(wire.LeaveChannelDisconn)) })
-		}
-	case kInvoke:
-		reason := msg
-		switch {
-		case how == failServer:
-			withError = false // the reason goes to onInvokeRet
-			if reason == "" {
-				reason = code.String()
-			}
-		case how == failTimeout:
-			reason = "timeout"
-		case how == failEnded:
-			reason = "session_ended"
-		case code == wire.GeneralNotLogin:
-			reason = "not_logged_in"
-		case code == wire.GeneralLargeParam:
-			reason = "too_large"
-		default:
-			reason = "bad_request"
-		}
-		if withError {
-			onError()
-		}
-		callID := r.callID
-		e.emit(func(cb Callback) { cb.OnInvokeRet(callID, reason, "{}") })
-	case kInvite:
-		out := wire.InviteOther
-		if how == failServer && code >= wire.InviteOther && code <= wire.InviteCantRecv {
-			out = code // the server's own outcome (701 reinvite, 703 peer offline)
-		}
-		if how == failTimeout {
-			out = wire.InviteNet
-		}
-		if withError && how != failEnded {
-			onError()
-		}
-		ch, account := r.ch, r.account
-		if r.ownsCall {
-			e.untrackCall(ch, account)
-		}
-		if how == failTimeout && r.ownsCall {
-			// The server may have the call: end it there, so that nothing
-			// follows the 702 reported here (later pushes are dropped anyway).
-			e.submit(&request{kind: kAck, method: "ChannelInviteEnd", op: wire.OpInviteEnd,
-				d: wire.InviteRef{Channel: ch, Peer: account}, ch: ch, account: account})
-		}
-		e.emit(func(cb Callback) { cb.OnInviteFailed(ch, account, 0, int(out), "") })
-	case kAck:
-	default:
-		onError()
 	}
 }
+
+type sendReq struct{}
+
+func (sendReq) succeed(e *engine, r *request, _ *wire.Frame) {
+	mid := r.mid
+	e.emit(func(cb Callback) { cb.OnMessageSendSuccess(mid) })
+}
+
+func (sendReq) fail(e *engine, r *request, x failure) {
+	out, withError := x.outcome(wire.SendMessageOther, wire.QueryUserNumOther-1, wire.SendMessageTimeout)
+	if withError {
+		e.onError(r, x)
+	}
+	mid := r.mid
+	e.emit(func(cb Callback) { cb.OnMessageSendError(mid, int(out)) })
+}
+
+type joinReq struct{}
+
+func (joinReq) succeed(e *engine, r *request, f *wire.Frame) {
+	if res, ok := decodeAnswer[wire.JoinRes](e, r, f); ok {
+		e.joined(r.ch, res, true)
+	}
+}
+
+func (joinReq) fail(e *engine, r *request, x failure) {
+	if x.withError() {
+		e.onError(r, x)
+	}
+	ch := r.ch
+	e.emit(func(cb Callback) { cb.OnChannelJoinFailed(ch, int(wire.JoinChannelOther)) })
+}
+
+type rejoinReq struct{}
+
+func (rejoinReq) succeed(e *engine, r *request, f *wire.Frame) {
+	res, ok := decodeAnswer[wire.JoinRes](e, r, f)
+	if !ok || e.channel != r.ch {
+		return // failed, or left meanwhile
+	}
+	e.joined(r.ch, res, false)
+}
+
+// fail loses the channel, unless the session ended: its end reports the
+// channel itself.
+func (rejoinReq) fail(e *engine, r *request, x failure) {
+	if x.how != failEnded && e.channel == r.ch {
+		ch := r.ch
+		e.channel, e.lastOff, e.chSync = "", 0, false
+		e.emit(func(cb Callback) { cb.OnChannelLeaved(ch, int(wire.LeaveChannelDisconn)) })
+	}
+}
+
+type leaveReq struct{ errorOnFail }
+
+func (leaveReq) succeed(e *engine, r *request, _ *wire.Frame) {
+	ch := r.ch
+	if e.channel == ch {
+		e.channel, e.lastOff, e.chSync = "", 0, false
+	}
+	e.emit(func(cb Callback) { cb.OnChannelLeaved(ch, int(wire.LeaveChannelByUser)) })
+}
+
+type countReq struct{}
+
+func (countReq) succeed(e *engine, r *request, f *wire.Frame) {
+	if res, ok := decodeAnswer[wire.CountRes](e, r, f); ok {
+		ch := r.ch
+		e.emit(func(cb Callback) { cb.OnChannelQueryUserNumResult(ch, 0, res.Num) })
+	}
+}
+
+func (countReq) fail(e *engine, r *request, x failure) {
+	out, withError := x.outcome(wire.QueryUserNumOther, wire.QueryUserNumByUser, wire.QueryUserNumTimeout)
+	if withError {
+		e.onError(r, x)
+	}
+	ch := r.ch
+	e.emit(func(cb Callback) { cb.OnChannelQueryUserNumResult(ch, int(out), 0) })
+}
+
+type getAttrReq struct{ errorOnFail }
+
+func (getAttrReq) succeed(e *engine, r *request, f *wire.Frame) {
+	if res, ok := decodeAnswer[wire.UserAttrRes](e, r, f); ok {
+		account, name := r.account, r.name
+		e.emit(func(cb Callback) { cb.OnUserAttrResult(account, name, res.Value) })
+	}
+}
+
+type getAttrAllReq struct{ errorOnFail }
+
+func (getAttrAllReq) succeed(e *engine, r *request, f *wire.Frame) {
+	res, ok := decodeAnswer[wire.UserAttrAllRes](e, r, f)
+	if !ok {
+		return
+	}
+	value := "{}"
+	if len(res.Attrs) > 0 {
+		b, _ := json.Marshal(res.Attrs) // keys sorted
+		value = string(b)
+	}
+	account := r.account
+	e.emit(func(cb Callback) { cb.OnUserAttrAllResult(account, value) })
+}
+
+type statusReq struct{ errorOnFail }
+
+func (statusReq) succeed(e *engine, r *request, f *wire.Frame) {
+	res, ok := decodeAnswer[wire.StatusRes](e, r, f)
+	if !ok {
+		return
+	}
+	account, status := r.account, "0"
+	if res.Online {
+		status = "1"
+	}
+	e.emit(func(cb Callback) { cb.OnQueryUserStatusResult(account, status) })
+}
+
+type invokeReq struct{}
+
+func (invokeReq) succeed(e *engine, r *request, f *wire.Frame) {
+	res, ok := decodeAnswer[wire.InvokeRes](e, r, f)
+	if !ok {
+		return
+	}
+	resp := string(res.Resp)
+	if len(res.Resp) == 0 || resp == "null" {
+		resp = "{}"
+	}
+	callID := r.callID
+	e.emit(func(cb Callback) { cb.OnInvokeRet(callID, "", resp) })
+}
+
+// fail reports the reason to onInvokeRet; the server's reason goes there
+// alone, without onError.
+func (invokeReq) fail(e *engine, r *request, x failure) {
+	reason := x.msg
+	switch {
+	case x.how == failServer:
+		if reason == "" {
+			reason = x.code.String()
+		}
+	case x.how == failTimeout:
+		reason = "timeout"
+	case x.how == failEnded:
+		reason = "session_ended"
+	case x.code == wire.GeneralNotLogin:
+		reason = "not_logged_in"
+	case x.code == wire.GeneralLargeParam:
+		reason = "too_large"
+	default:
+		reason = "bad_request"
+	}
+	if x.how != failServer {
+		e.onError(r, x)
+	}
+	callID := r.callID
+	e.emit(func(cb Callback) { cb.OnInvokeRet(callID, reason, "{}") })
+}
+
+type inviteReq struct{}
+
+// succeed reports nothing: the call's pushes report its progress.
+func (inviteReq) succeed(*engine, *request, *wire.Frame) {}
+
+func (inviteReq) fail(e *engine, r *request, x failure) {
+	out := wire.InviteOther
+	if x.how == failServer && x.code >= wire.InviteOther && x.code <= wire.InviteCantRecv {
+		out = x.code // the server's own outcome (701 reinvite, 703 peer offline)
+	}
+	if x.how == failTimeout {
+		out = wire.InviteNet
+	}
+	if x.withError() && x.how != failEnded {
+		e.onError(r, x)
+	}
+	ch, account := r.ch, r.account
+	if r.ownsCall {
+		e.untrackCall(ch, account)
+	}
+	if x.how == failTimeout && r.ownsCall {
+		// The server may have the call: end it there, so that nothing
+		// follows the 702 reported here (later pushes are dropped anyway).
+		e.submit(&request{kind: kAck, method: "ChannelInviteEnd", op: wire.OpInviteEnd,
+			d: wire.InviteRef{Channel: ch, Peer: account}, ch: ch, account: account})
+	}
+	e.emit(func(cb Callback) { cb.OnInviteFailed(ch, account, 0, int(out), "") })
+}
+
+type inviteEndReq struct{ errorOnFail }
+
+func (inviteEndReq) succeed(e *engine, r *request, _ *wire.Frame) {
+	ch, account := r.ch, r.account
+	if e.untrackCall(ch, account) {
+		e.emit(func(cb Callback) { cb.OnInviteEndByMyself(ch, account, 0) })
+	}
+}
+
+type ackReq struct{}
+
+func (ackReq) succeed(*engine, *request, *wire.Frame) {}
+func (ackReq) fail(*engine, *request, failure)        {}
