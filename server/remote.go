@@ -273,19 +273,7 @@ func (n *Node) onAnswer(b []byte) error {
 // and forgets what node held here: its sessions' channel memberships and
 // calls end.
 func (n *Node) PeerGone(node string) {
-	n.rem.mu.Lock()
-	var failed []*pending
-	for id, p := range n.rem.pending {
-		if p.node == node {
-			failed = append(failed, p)
-			delete(n.rem.pending, id)
-		}
-	}
-	n.rem.mu.Unlock()
-	for _, p := range failed {
-		raw, _ := json.Marshal(wire.Errf(wire.General, "the server of the other party is gone"))
-		p.reply(answerRefused, raw)
-	}
+	n.failPending(func(p *pending) bool { return p.node == node }, "the server of the other party is gone")
 	n.dropRemoteMembers(node)
 	n.dropRemoteParties(node)
 	n.announceGone(node)
@@ -293,17 +281,26 @@ func (n *Node) PeerGone(node string) {
 
 // sweepRemote fails the requests whose answer is late (the janitor calls it).
 func (n *Node) sweepRemote(now time.Time) {
+	n.failPending(func(p *pending) bool { return now.After(p.deadline) }, "no answer from the server of the other party")
+}
+
+// failPending refuses, with a 1000 saying why, the requests to other nodes
+// that match.
+func (n *Node) failPending(match func(*pending) bool, why string) {
 	n.rem.mu.Lock()
-	var late []*pending
+	var failed []*pending
 	for id, p := range n.rem.pending {
-		if now.After(p.deadline) {
-			late = append(late, p)
+		if match(p) {
+			failed = append(failed, p)
 			delete(n.rem.pending, id)
 		}
 	}
 	n.rem.mu.Unlock()
-	for _, p := range late {
-		raw, _ := json.Marshal(wire.Errf(wire.General, "no answer from the server of the other party"))
+	if len(failed) == 0 {
+		return
+	}
+	raw, _ := json.Marshal(wire.Errf(wire.General, "%s", why))
+	for _, p := range failed {
 		p.reply(answerRefused, raw)
 	}
 }
