@@ -165,8 +165,8 @@ func TestUnreachableServerFails201AfterRetryCount(t *testing.T) {
 			if err != nil {
 				return
 			}
-			c.Close() // refuse the handshake
-			accepted <- struct{}{}
+			accepted <- struct{}{} // first: the client sees the refusal only after it is counted
+			c.Close()              // refuse the handshake
 		}
 	}()
 	defer l.Close()
