@@ -18,23 +18,30 @@ import (
 
 // slot is one answer to come.
 type slot struct {
-	id    uint64
-	s     *Session
-	frame []byte // the answer, once given
-	done  bool
+	id      uint64
+	s       *Session
+	frame   []byte // the answer, once given
+	done    bool
+	barrier bool // its request is one that later sends must wait for (not a send)
 }
 
 // answerQueue is a connection's answers to come, in request order.
 type answerQueue struct {
-	slots []*slot
-	idle  chan struct{} // closed when the queue empties; nil while nobody waits
+	slots    []*slot
+	idle     chan struct{} // closed when the queue empties; nil while nobody waits
+	barriers int           // slots not yet written whose request is a barrier
+	calm     chan struct{} // closed when barriers drops to 0; nil while nobody waits
 }
 
 // later takes a slot for request id; it must be given with ok or fail.
-func (c *Conn) later(id uint64, s *Session) *slot {
-	sl := &slot{id: id, s: s}
+// barrier: the request is not a send (sends wait for those: awaitBarriers).
+func (c *Conn) later(id uint64, s *Session, barrier bool) *slot {
+	sl := &slot{id: id, s: s, barrier: barrier}
 	c.amu.Lock()
 	c.answers.slots = append(c.answers.slots, sl)
+	if barrier {
+		c.answers.barriers++
+	}
 	c.amu.Unlock()
 	return sl
 }
@@ -68,12 +75,48 @@ func (c *Conn) give(sl *slot, frame []byte) {
 	for _, r := range ready {
 		c.answer(r.id, r.frame)
 		r.s.finish(r.id)
+		if r.barrier {
+			q.barriers--
+		}
+	}
+	// Counted once written, not once given: a channel's push after a join
+	// must follow the join's answer on the wire (PROTOCOL.md §3 rule 5).
+	if q.barriers == 0 && q.calm != nil {
+		close(q.calm)
+		q.calm = nil
 	}
 	if empty && q.idle != nil {
 		close(q.idle)
 		q.idle = nil
 	}
 	c.amu.Unlock()
+}
+
+// awaitBarriers holds the reader until every answer to come is to a send
+// (peer.send, ch.send): a channel message sent behind a join waits for the
+// join's answer, one sent behind other sends does not. Sends to one channel
+// stay in order without it: they go to the node serving the channel, over
+// one ordered stream, and run there in the order they came; their answers
+// are written in order by the queue. Late answers let the reader go on, as
+// in awaitAnswers.
+func (c *Conn) awaitBarriers() {
+	c.amu.Lock()
+	if c.answers.barriers == 0 {
+		c.amu.Unlock()
+		return
+	}
+	if c.answers.calm == nil {
+		c.answers.calm = make(chan struct{})
+	}
+	ch := c.answers.calm
+	c.amu.Unlock()
+	t := time.NewTimer(c.node.cfg.WriteTimeout)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+		c.node.log.Warn("an answer is late; answering out of order", "fd", c.fd)
+	}
 }
 
 // awaitAnswers holds the reader until every answer to come is given. An

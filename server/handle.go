@@ -40,12 +40,16 @@ func (r *req) check(e *wire.Error) bool {
 
 // handler runs one kind of request on the connection's reader and answers
 // it through its req, at once or later. A pipelined one (peer.send) does
-// not wait for the answers still to come before it; the others do (see
-// answers.go). The handlers are in the file of their area: h_messages.go,
+// not wait for the answers still to come before it; a channel send waits
+// only for those that are not sends (a join before it); the others wait
+// for all (see answers.go). Without that, a publisher whose channel is
+// served by another node got one message per round trip between the nodes
+// (0.15 M deliveries/s where the nodes do 1.5 M). The handlers are in the file of their area: h_messages.go,
 // h_channels.go, h_attrs.go, h_queries.go, h_calls.go.
 type handler struct {
 	run       func(r *req)
 	pipelined bool
+	send      bool // waits only for answers to requests that are not sends
 }
 
 var handlers map[string]handler
@@ -53,7 +57,7 @@ var handlers map[string]handler
 func init() {
 	handlers = map[string]handler{
 		wire.OpPeerSend:       {run: handlePeerSend, pipelined: true},
-		wire.OpChannelSend:    {run: handleChannelSend},
+		wire.OpChannelSend:    {run: handleChannelSend, send: true},
 		wire.OpChannelJoin:    {run: handleJoin},
 		wire.OpChannelLeave:   {run: handleLeave},
 		wire.OpChannelCount:   {run: handleCount},
@@ -107,10 +111,14 @@ func (c *Conn) handle(f *wire.Frame) {
 		c.logout(f, s)
 		return
 	}
-	if !h.pipelined {
+	switch {
+	case h.pipelined:
+	case h.send:
+		c.awaitBarriers()
+	default:
 		c.awaitAnswers()
 	}
-	r := &req{c: c, s: s, f: f, sl: c.later(f.ID, s)}
+	r := &req{c: c, s: s, f: f, sl: c.later(f.ID, s, !h.pipelined && !h.send)}
 	n := c.node
 	switch {
 	case s.hasEnded():
