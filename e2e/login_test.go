@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"math"
 	"net"
 	"strings"
 	"testing"
@@ -153,6 +155,12 @@ func TestKickedWhileDetachedDoesNotComeBack(t *testing.T) {
 }
 
 func TestUnreachableServerFails201AfterRetryCount(t *testing.T) {
+	for _, retryTime := range []int{60, math.MaxInt} { // the largest must not overflow into "no time left"
+		t.Run(fmt.Sprint(retryTime), func(t *testing.T) { unreachableAfterRetryCount(t, retryTime) })
+	}
+}
+
+func unreachableAfterRetryCount(t *testing.T, retryTimeInS int) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +182,7 @@ func TestUnreachableServerFails201AfterRetryCount(t *testing.T) {
 	defer c.Destroy()
 	r := newRec()
 	c.CallbackSet(r)
-	c.Login2(testApp, "alice", "", 0, "", 60, 3)
+	c.Login2(testApp, "alice", "", 0, "", retryTimeInS, 3)
 	r.expect(t, "OnLoginFailed(201)")
 	if n := len(accepted); n != 3 {
 		t.Fatalf("%d attempts, want 3", n)

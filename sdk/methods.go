@@ -36,6 +36,10 @@ func (c *Client) Login(appID, account, token string, uid uint32, deviceID string
 	c.Login2(appID, account, token, uid, deviceID, 30, 3)
 }
 
+// maxRetryTimeS caps Login2's retryTimeInS (ten years: "for ever"), which
+// in nanoseconds would overflow past 292 years and fail the login at once.
+const maxRetryTimeS = 10 * 365 * 24 * 3600
+
 // Login2 logs in, retrying an unreachable server until retryTimeInS
 // seconds have passed (<= 0: 30) or retryCount attempts have failed
 // (<= 0: 1), whichever comes first → onLoginFailed(201). The server's
@@ -49,7 +53,7 @@ func (c *Client) Login2(appID, account, token string, uid uint32, deviceID strin
 	if appID == "" {
 		appID = c.appID
 	}
-	retryTime := time.Duration(retryTimeInS) * time.Second
+	retryTime := time.Duration(min(retryTimeInS, maxRetryTimeS)) * time.Second
 	if retryTimeInS <= 0 {
 		retryTime = 30 * time.Second
 	}
