@@ -42,7 +42,9 @@ func FuzzBuiltinAttrs(f *testing.F) {
 			f.Add(uint8(i), v)
 		}
 	}
-	n, url := testNode(f, Config{RequestRate: 1 << 30, UserRate: 1 << 30})
+	// An hour's heartbeat: a client the fuzzer leaves idle (while it picks
+	// other targets, or minimizes) must not be closed as silent (3 × hb).
+	n, url := testNode(f, Config{RequestRate: 1 << 30, UserRate: 1 << 30, Heartbeat: time.Hour})
 	other := dialRaw(f, url)
 	other.login("app", "bob")
 	c := dialRaw(f, url)

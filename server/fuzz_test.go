@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -36,7 +37,8 @@ func FuzzFrames(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	// The fuzzer calls faster than any real client may; lift the request limit.
-	_, url := testNode(f, Config{RequestRate: 1 << 30})
+	// An hour's heartbeat: the clients the fuzzer leaves idle (3 × hb) stay open.
+	_, url := testNode(f, Config{RequestRate: 1 << 30, Heartbeat: time.Hour})
 	other := dialRaw(f, url)
 	other.login("app", "bob")
 	f.Fuzz(func(t *testing.T, msg []byte) {
