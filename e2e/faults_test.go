@@ -43,7 +43,7 @@ func TestHalfOpenConnectionDetectedByBothSides(t *testing.T) {
 func TestClientThatNeverReadsIsDropped(t *testing.T) {
 	s := startServer(t, server.Config{UserRate: 1 << 20, ChannelRate: 1 << 20, RequestRate: 1 << 20, OutboundBytes: 1 << 20})
 	// The stuck client: logs in and joins over a raw socket, then never reads.
-	ws, _, err := websocket.DefaultDialer.Dial(s.url(), nil)
+	ws, _, err := websocket.DefaultDialer.Dial(s.urlOf("stuck"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

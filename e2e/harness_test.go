@@ -197,6 +197,10 @@ func (s *srv) waitStore(t testing.TB, what, name string, cond func(store.Store) 
 	}
 }
 
+// urlOf is the address of the node that serves account (in a cluster, a
+// login elsewhere is redirected, which a raw client does not follow).
+func (s *srv) urlOf(account string) string { return "ws://" + s.target(account)() }
+
 // url is the address of the node the next user connects to.
 func (s *srv) url() string {
 	if s.size > 0 {
