@@ -80,7 +80,8 @@ func startServe(t *testing.T, args ...string) *serveProc {
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "listening on ws://") {
 		cmd.Process.Kill()
-		t.Fatalf("serve printed %q (%v); log:\n%s", line, err, s.log)
+		werr := cmd.Wait() // then the log holds all it wrote
+		t.Fatalf("serve printed %q (%v), exit %v; log:\n%s", line, err, werr, s.log)
 	}
 	s.addr = strings.TrimSpace(strings.TrimPrefix(line, "listening on ws://"))
 	go func() { s.done <- cmd.Wait() }()

@@ -52,7 +52,10 @@ func startReader(t *testing.T, c *raw) *reader {
 // every message, in order, each batch within a generous deadline, and none
 // of them is dropped.
 func TestMemberThatNeverReadsIsDropped(t *testing.T) {
-	n, url := testNode(t, Config{UserRate: 1 << 20, ChannelRate: 1 << 20, RequestRate: 1 << 20, OutboundBytes: 256 << 10})
+	// An hour's heartbeat: the readers send nothing after their join, and a
+	// loaded machine can make the flood outlast 3 × the default's 5 s, after
+	// which the server would close them as silent.
+	n, url := testNode(t, Config{UserRate: 1 << 20, ChannelRate: 1 << 20, RequestRate: 1 << 20, OutboundBytes: 256 << 10, Heartbeat: time.Hour})
 	stuck := dialRaw(t, url)
 	stuck.login("app", "stuck")
 	if f := stuck.call(wire.OpChannelJoin, wire.ChannelReq{Channel: "flood"}); f.Err != nil {

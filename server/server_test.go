@@ -25,6 +25,12 @@ func testNode(t testing.TB, cfg Config) (*Node, string) {
 	if cfg.Store == nil {
 		cfg.Store = store.Memory()
 	}
+	if cfg.Heartbeat == 0 {
+		// The raw clients send no pings: on a loaded machine a test can
+		// outlast 3 × the default 5 s and see them closed as silent. The
+		// tests of liveness set their own.
+		cfg.Heartbeat = time.Hour
+	}
 	n := New(cfg)
 	hs := httptest.NewServer(n)
 	t.Cleanup(func() {
