@@ -146,12 +146,9 @@ func nodeOf(app, name string, gone ...int) int {
 		}
 	}
 	var i int
-	fmt.Sscanf(Plan(nodes)[server.ShardOf(app, name, clusterShards)], "node%d", &i)
+	fmt.Sscanf(cluster.Plan(clusterShards, nodes)[server.ShardOf(app, name, clusterShards)], "node%d", &i)
 	return i - 1
 }
-
-// Plan is the cluster's plan of the test's shards over nodes.
-func Plan(nodes []string) []string { return cluster.Plan(clusterShards, nodes) }
 
 // accountOn is an account named prefix<n> that node i serves, with all
 // three nodes and without those in gone (it does not move when they go).

@@ -81,13 +81,11 @@ func (c *Conn) give(sl *slot, frame []byte) {
 	}
 	// Counted once written, not once given: a channel's push after a join
 	// must follow the join's answer on the wire (PROTOCOL.md §3 rule 5).
-	if q.barriers == 0 && q.calm != nil {
-		close(q.calm)
-		q.calm = nil
+	if q.barriers == 0 {
+		wake(&q.calm)
 	}
-	if empty && q.idle != nil {
-		close(q.idle)
-		q.idle = nil
+	if empty {
+		wake(&q.idle)
 	}
 	c.amu.Unlock()
 }
@@ -100,15 +98,30 @@ func (c *Conn) give(sl *slot, frame []byte) {
 // are written in order by the queue. Late answers let the reader go on, as
 // in awaitAnswers.
 func (c *Conn) awaitBarriers() {
+	c.await(func(q *answerQueue) (bool, *chan struct{}) { return q.barriers == 0, &q.calm })
+}
+
+// awaitAnswers holds the reader until every answer to come is given. An
+// answer that takes longer than a write to a client (a stuck store, a node
+// that does not answer and is not yet declared gone) lets the reader go on:
+// the next answer may then come before it, which beats never.
+func (c *Conn) awaitAnswers() {
+	c.await(func(q *answerQueue) (bool, *chan struct{}) { return len(q.slots) == 0, &q.idle })
+}
+
+// await holds the reader until state says the queue is as wanted, woken by
+// the channel state names (closed by give), or for WriteTimeout at most.
+func (c *Conn) await(state func(q *answerQueue) (ready bool, wake *chan struct{})) {
 	c.amu.Lock()
-	if c.answers.barriers == 0 {
+	ready, wake := state(&c.answers)
+	if ready {
 		c.amu.Unlock()
 		return
 	}
-	if c.answers.calm == nil {
-		c.answers.calm = make(chan struct{})
+	if *wake == nil {
+		*wake = make(chan struct{})
 	}
-	ch := c.answers.calm
+	ch := *wake
 	c.amu.Unlock()
 	t := time.NewTimer(c.node.cfg.WriteTimeout)
 	defer t.Stop()
@@ -119,26 +132,10 @@ func (c *Conn) awaitBarriers() {
 	}
 }
 
-// awaitAnswers holds the reader until every answer to come is given. An
-// answer that takes longer than a write to a client (a stuck store, a node
-// that does not answer and is not yet declared gone) lets the reader go on:
-// the next answer may then come before it, which beats never.
-func (c *Conn) awaitAnswers() {
-	c.amu.Lock()
-	if len(c.answers.slots) == 0 {
-		c.amu.Unlock()
-		return
-	}
-	if c.answers.idle == nil {
-		c.answers.idle = make(chan struct{})
-	}
-	ch := c.answers.idle
-	c.amu.Unlock()
-	t := time.NewTimer(c.node.cfg.WriteTimeout)
-	defer t.Stop()
-	select {
-	case <-ch:
-	case <-t.C:
-		c.node.log.Warn("an answer is late; answering out of order", "fd", c.fd)
+// wake closes a waiter's channel, if anyone waits.
+func wake(ch *chan struct{}) {
+	if *ch != nil {
+		close(*ch)
+		*ch = nil
 	}
 }

@@ -309,22 +309,23 @@ func init() {
 		caller := n.remoteParty(from, app, p.Caller.Account, p.Caller.SID)
 		answer(nil, n.invite(app, p.Caller.Account, caller, &p.InviteReq, opts))
 	}
-	remoteOps[opInviteEnd] = func(n *Node, from, app string, b []byte, answer func(any, *wire.Error)) {
+	remoteOps[opInviteEnd] = callOp(func(n *Node, app string, caller party, p *callReq) *wire.Error {
+		return n.endInvite(app, p.Caller.Account, caller, &p.Ref)
+	})
+	remoteOps[opInviteDTMF] = callOp(func(n *Node, app string, caller party, p *callReq) *wire.Error {
+		return n.inviteDTMF(app, p.Caller.Account, caller, &p.DTMF)
+	})
+}
+
+// callOp is the remote side of a request on a live call from another
+// node's session (its caller, in callReq).
+func callOp(op func(n *Node, app string, caller party, p *callReq) *wire.Error) remoteOp {
+	return func(n *Node, from, app string, b []byte, answer func(any, *wire.Error)) {
 		var p callReq
 		if e := decodeJSON(b, &p); e != nil {
 			answer(nil, e)
 			return
 		}
-		caller := n.remoteParty(from, app, p.Caller.Account, p.Caller.SID)
-		answer(nil, n.endInvite(app, p.Caller.Account, caller, &p.Ref))
-	}
-	remoteOps[opInviteDTMF] = func(n *Node, from, app string, b []byte, answer func(any, *wire.Error)) {
-		var p callReq
-		if e := decodeJSON(b, &p); e != nil {
-			answer(nil, e)
-			return
-		}
-		caller := n.remoteParty(from, app, p.Caller.Account, p.Caller.SID)
-		answer(nil, n.inviteDTMF(app, p.Caller.Account, caller, &p.DTMF))
+		answer(nil, op(n, app, n.remoteParty(from, app, p.Caller.Account, p.Caller.SID), &p))
 	}
 }

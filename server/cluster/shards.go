@@ -114,7 +114,7 @@ func (m *Member) campaignOnce() {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			m.release(h)
+			m.letGo(h, true) // marked dropping above
 		}()
 	}
 	for k, owner := range planned {
@@ -356,9 +356,7 @@ func (m *Member) drop(h *hold, release bool) {
 	m.letGo(h, release)
 }
 
-// release is drop(h, true) for a hold already marked dropping.
-func (m *Member) release(h *hold) { m.letGo(h, true) }
-
+// letGo is drop's work, for a hold already marked dropping.
 func (m *Member) letGo(h *hold, release bool) {
 	m.mu.Lock()
 	ready := h.ready
