@@ -102,11 +102,26 @@ func handleChannelSend(r *req) {
 	who := n.memberOf(s)
 	// A session joining its channel again (its server moved) sends once it
 	// is in: before, the next server does not know it.
-	n.whenSynced(s, p.Channel, func() {
-		n.ask(s.app, p.Channel, opChanSend, chSendReq{Channel: p.Channel, Who: who.wire(), Msg: p.Msg, Force: p.Force},
-			func() { done(n.chSend(s.app, p.Channel, who, p.Msg, p.Force)) },
-			func(_ []byte, e *wire.Error) { done(e) })
-	})
+	n.whenSynced(s, p.Channel, func() { n.askChSend(s.app, who, &p, done) })
+}
+
+// askChSend sends a channel message on the node serving the channel.
+func (n *Node) askChSend(app string, who memberRef, p *wire.ChannelSendReq, done func(*wire.Error)) {
+	n.ask(app, p.Channel, opChanSend, chSendReq{Channel: p.Channel, Who: who.wire(), Msg: p.Msg, Force: p.Force},
+		func() {
+			if n.peers == nil {
+				done(n.chSend(app, p.Channel, who, p.Msg, p.Force))
+				return
+			}
+			n.afterSettle(app, p.Channel, func(here bool) {
+				if !here {
+					n.askChSend(app, who, p, done) // the shard moved on while it settled
+					return
+				}
+				done(n.chSend(app, p.Channel, who, p.Msg, p.Force))
+			})
+		},
+		func(_ []byte, e *wire.Error) { done(e) })
 }
 
 // chSend publishes a channel message to every member, the sender too, on

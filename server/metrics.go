@@ -20,6 +20,7 @@ type metrics struct {
 	badFrames, slowDrops, limited   atomic.Uint64
 	logins, loginFailures, refused  atomic.Uint64
 	redirects                       atomic.Uint64 // logins sent to the node serving the account
+	settled, settleTimeouts         atomic.Uint64 // gained shards released by every node's word, by settleWait
 }
 
 // Stats is a snapshot of the node's state and counters.
@@ -28,23 +29,28 @@ type Stats struct {
 	FramesIn, FramesOut, Deliveries uint64
 	BadFrames, SlowDrops, Limited   uint64
 	Logins, LoginFailures, Refused  uint64
+	// Settles: shards gained here whose channel messages waited for the
+	// nodes' rejoins; SettleTimeouts: those that waited the whole 2 s.
+	Settles, SettleTimeouts uint64
 }
 
 // Stats returns the node's current figures.
 func (n *Node) Stats() Stats {
 	return Stats{
-		Connections:   int(n.connCount.Load()),
-		Sessions:      n.sessions.len(),
-		Channels:      n.channels.len(),
-		FramesIn:      n.metrics.framesIn.Load(),
-		FramesOut:     n.metrics.framesOut.Load(),
-		Deliveries:    n.metrics.deliveries.Load(),
-		BadFrames:     n.metrics.badFrames.Load(),
-		SlowDrops:     n.metrics.slowDrops.Load(),
-		Limited:       n.metrics.limited.Load(),
-		Logins:        n.metrics.logins.Load(),
-		LoginFailures: n.metrics.loginFailures.Load(),
-		Refused:       n.metrics.refused.Load(),
+		Connections:    int(n.connCount.Load()),
+		Sessions:       n.sessions.len(),
+		Channels:       n.channels.len(),
+		FramesIn:       n.metrics.framesIn.Load(),
+		FramesOut:      n.metrics.framesOut.Load(),
+		Deliveries:     n.metrics.deliveries.Load(),
+		BadFrames:      n.metrics.badFrames.Load(),
+		SlowDrops:      n.metrics.slowDrops.Load(),
+		Limited:        n.metrics.limited.Load(),
+		Logins:         n.metrics.logins.Load(),
+		LoginFailures:  n.metrics.loginFailures.Load(),
+		Refused:        n.metrics.refused.Load(),
+		Settles:        n.metrics.settled.Load(),
+		SettleTimeouts: n.metrics.settleTimeouts.Load(),
 	}
 }
 
@@ -73,6 +79,8 @@ func (n *Node) metricsHandler() http.Handler {
 	counter("logins_total", "Successful logins and resumes.", &n.metrics.logins)
 	counter("login_failures_total", "Refused logins.", &n.metrics.loginFailures)
 	counter("login_redirects_total", "Logins sent to the cluster node that serves the account.", &n.metrics.redirects)
+	counter("shard_settles_total", "Shards gained whose channel messages waited for every node to rejoin its members.", &n.metrics.settled)
+	counter("shard_settle_timeouts_total", "Of those, shards whose wait ended at 2 s with some node not heard from (its members may miss messages).", &n.metrics.settleTimeouts)
 	counter("connections_refused_total", "Connections refused by --max-conns, the per-address cap or shutdown.", &n.metrics.refused)
 	storeCounter := func(name, help string, f func(store.CommitStats) float64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "xinling", Subsystem: "store", Name: name, Help: help},

@@ -57,6 +57,7 @@ type Node struct {
 	parties   parties
 	present   present
 	adoptions adoptions
+	settling  settling // shards gained whose members are joining again (settle.go)
 
 	upgrader websocket.Upgrader
 	stop     chan struct{}

@@ -22,6 +22,8 @@ import (
 type Peers interface {
 	// Self is this node's name on the cluster's transport.
 	Self() string
+	// Nodes are the other nodes heard from now.
+	Nodes() []string
 	// Shards is the number of shards, the same on every node.
 	Shards() int
 	// Owner is the node serving shard k now, "" while none does (it is

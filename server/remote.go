@@ -22,6 +22,7 @@ import (
 //	'x' app, channel, adopter the sender no longer serves the channel: its
 //	                          members here join it at the adopter, or where it is served next
 //	'e' session               a session ended (the calls bound to it end)
+//	'r' shard                 the sender's rejoins of the shard's channels are answered (settle.go)
 //
 // Requests run on the serving node on one worker per shard, in the order
 // they came (so a session's requests to one channel keep their order, and a
@@ -190,6 +191,8 @@ func (n *Node) PeerMessage(from string, rec []byte) {
 		err = n.onMoved(rec[1:])
 	case recEnded:
 		err = n.onEnded(from, rec[1:])
+	case recSettled:
+		err = n.onSettled(from, rec[1:])
 	default:
 		n.log.Warn("cluster: unknown record", "from", from, "kind", rec[0])
 	}
@@ -275,6 +278,7 @@ func (n *Node) onAnswer(b []byte) error {
 func (n *Node) PeerGone(node string) {
 	n.failPending(func(p *pending) bool { return p.node == node }, "the server of the other party is gone")
 	n.dropRemoteMembers(node)
+	n.settledBy(node, -1)
 	n.dropRemoteParties(node)
 	n.announceGone(node)
 }

@@ -255,8 +255,11 @@ func (n *Node) rejoin(app, channel string) {
 
 func (n *Node) rejoinSession(s *Session, channel string) {
 	who := n.memberOf(s)
+	k := shardOf(s.app, channel, n.peers.Shards())
+	n.rejoinStarted(k)
 	n.askWithin(rejoinPatience, s.app, channel, opChanJoin, chJoinReq{Channel: channel, Who: who.wire()},
 		func() {
+			defer n.rejoinDone(k)
 			// The channel is served here now: the session becomes a member
 			// of the local object.
 			n.unsubscribe(s, channel)
@@ -274,6 +277,7 @@ func (n *Node) rejoinSession(s *Session, channel string) {
 			})
 		},
 		func(raw []byte, e *wire.Error) {
+			defer n.rejoinDone(k)
 			var res wire.JoinRes
 			if e == nil && json.Unmarshal(raw, &res) != nil {
 				e = wire.Errf(wire.General, "bad join answer")
@@ -381,7 +385,13 @@ func init() {
 			answer(nil, e)
 			return
 		}
-		answer(nil, n.chSend(app, p.Channel, p.Who.at(from), p.Msg, p.Force))
+		n.afterSettle(app, p.Channel, func(here bool) {
+			if !here {
+				answer(nil, errNotHere) // the shard moved on while it settled: asked again there
+				return
+			}
+			answer(nil, n.chSend(app, p.Channel, p.Who.at(from), p.Msg, p.Force))
+		})
 	}
 	remoteOps[opChanCount] = func(n *Node, from, app string, b []byte, answer func(any, *wire.Error)) {
 		var p chReq

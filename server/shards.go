@@ -32,6 +32,7 @@ const handOverWait = 2 * time.Second
 // they were; channels that had members when the shard's last server died
 // get their TTL from now (their members, if any are left, join again).
 func (n *Node) ShardGained(k int, st store.Store) {
+	n.holdShard(k)
 	for _, a := range n.adoptions.take(k, n.peers.Shards()) {
 		n.adoptChannel(a.app, a.req, st)
 	}
@@ -40,10 +41,11 @@ func (n *Node) ShardGained(k int, st store.Store) {
 
 // ShardMoved: the node serving shard k changed (who serves it next may not
 // be known yet). The sessions here in its channels that a node other than
-// the one they expect serves now join again there.
+// the one they expect serves now join again there; once they have, that
+// node hears so (settle.go).
 func (n *Node) ShardMoved(k int) {
-	owner, local := n.peers.Owner(k)
-	if owner == "" || local {
+	owner, _ := n.peers.Owner(k)
+	if owner == "" {
 		return
 	}
 	shards := n.peers.Shards()
@@ -58,6 +60,7 @@ func (n *Node) ShardMoved(k int) {
 	for _, ck := range stale {
 		n.rejoin(ck.app, ck.name)
 	}
+	n.tellSettled(k)
 }
 
 // ShardLost: this node no longer serves shard k (requests for it already go
@@ -87,6 +90,7 @@ func (n *Node) ShardLost(k int, to string) {
 		}
 	})
 	n.handOver(chans, to)
+	n.dropShardHold(k)
 	n.failPendingInvites(k)
 	n.present.forget(k, shards)
 }

@@ -319,7 +319,19 @@ func (m *Member) OwnerOf(app, name string) string {
 // --- server.Peers ---------------------------------------------------------
 
 func (m *Member) Self() string { return m.relayID }
-func (m *Member) Shards() int  { return m.cfg.Shards }
+
+// Nodes are the relays of the peers heard from within NodeTimeout.
+func (m *Member) Nodes() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.peers))
+	for r := range m.peers {
+		out = append(out, r)
+	}
+	return out
+}
+
+func (m *Member) Shards() int { return m.cfg.Shards }
 
 // Owner is the relay serving shard k, and whether it is this one.
 func (m *Member) Owner(k int) (string, bool) {
