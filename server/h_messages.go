@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"errors"
 	"time"
 
@@ -24,7 +25,7 @@ func handlePeerSend(r *req) {
 		return
 	}
 	q := store.Queued{From: s.account, Msg: p.Msg, MID: p.MID, TS: time.Now().UnixMilli()}
-	n.ask(s.app, p.To, opPeerEnqueue, peerEnqueueReq{To: p.To, Q: q},
+	n.askAt(s.app, p.To, opPeerEnqueue, appendPeerEnqueue(nil, p.To, q), time.Now().Add(movePatience),
 		func() { n.enqueuePeer(s.app, p.To, q, r.done) },
 		func(_ []byte, e *wire.Error) { r.done(e) })
 }
@@ -155,19 +156,42 @@ func (n *Node) chSend(app, channel string, who memberRef, msg string, force bool
 
 const opPeerEnqueue = 'P'
 
-// peerEnqueueReq is a peer message for the node serving its recipient.
-type peerEnqueueReq struct {
-	To string       `json:"to"`
-	Q  store.Queued `json:"q"`
+// A peer message for the node serving its recipient: the busiest request
+// between nodes, so in binary rather than JSON (which cost a tenth of a
+// node's CPU in p2p): to, from, msg, mid (length-prefixed), ts (uvarint).
+func appendPeerEnqueue(b []byte, to string, q store.Queued) []byte {
+	b = appendName(b, to)
+	b = appendName(b, q.From)
+	b = appendName(b, q.Msg)
+	b = appendName(b, q.MID)
+	return binary.AppendUvarint(b, uint64(q.TS))
+}
+
+func readPeerEnqueue(b []byte) (to string, q store.Queued, err error) {
+	if to, b, err = readName(b); err != nil {
+		return
+	}
+	if q.From, b, err = readName(b); err != nil {
+		return
+	}
+	if q.Msg, b, err = readName(b); err != nil {
+		return
+	}
+	if q.MID, b, err = readName(b); err != nil {
+		return
+	}
+	ts, _, err := readUvarint(b)
+	q.TS = int64(ts)
+	return to, q, err
 }
 
 func init() {
 	remoteOps[opPeerEnqueue] = func(n *Node, from, app string, b []byte, answer func(any, *wire.Error)) {
-		var p peerEnqueueReq
-		if e := decodeJSON(b, &p); e != nil {
-			answer(nil, e)
+		to, q, err := readPeerEnqueue(b)
+		if err != nil {
+			answer(nil, wire.Errf(wire.GeneralWrongParam, "cluster request: peer message: %v", err))
 			return
 		}
-		n.enqueuePeer(app, p.To, p.Q, func(e *wire.Error) { answer(nil, e) })
+		n.enqueuePeer(app, to, q, func(e *wire.Error) { answer(nil, e) })
 	}
 }

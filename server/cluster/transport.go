@@ -20,7 +20,7 @@ import (
 // (length << 1 | more) and that many bytes. A record longer than a part
 // travels as parts: every part but the last has "more" set.
 const (
-	transportVersion = 2
+	transportVersion = 3
 	maxMessage       = 512 << 10 // NATS allows 1 MiB by default
 	maxPart          = 256 << 10
 )
