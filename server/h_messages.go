@@ -110,17 +110,7 @@ func handleChannelSend(r *req) {
 func (n *Node) askChSend(app string, who memberRef, p *wire.ChannelSendReq, done func(*wire.Error)) {
 	n.ask(app, p.Channel, opChanSend, chSendReq{Channel: p.Channel, Who: who.wire(), Msg: p.Msg, Force: p.Force},
 		func() {
-			if n.peers == nil {
-				done(n.chSend(app, p.Channel, who, p.Msg, p.Force))
-				return
-			}
-			n.afterSettle(app, p.Channel, func(here bool) {
-				if !here {
-					n.askChSend(app, who, p, done) // the shard moved on while it settled
-					return
-				}
-				done(n.chSend(app, p.Channel, who, p.Msg, p.Force))
-			})
+			n.chSendSettled(app, p.Channel, who, p.Msg, p.Force, done, func() { n.askChSend(app, who, p, done) })
 		},
 		func(_ []byte, e *wire.Error) { done(e) })
 }
@@ -130,28 +120,70 @@ func (n *Node) askChSend(app string, who memberRef, p *wire.ChannelSendReq, done
 func (n *Node) chSend(app, channel string, who memberRef, msg string, force bool) *wire.Error {
 	var e *wire.Error
 	err := n.withChannel(app, channel, func(ch *Channel) {
-		m, member := ch.members[who.account]
-		if member && !m.is(who) {
-			member = false
-		}
-		if !force && !member {
-			e = wire.Errf(wire.SendMessageOther, "not in channel %s (join it, or use MessageChannelSendForce)", channel)
-			return
-		}
-		if !ch.allowMessageLocked() {
-			e = wire.Errf(wire.SendMessageOther, "rate limited: channel %s allows %d messages per second", ch.name, ch.intAttr(wire.AttrSendMsgLimit, n.cfg.ChannelRate))
-			return
-		}
 		var uid uint32
-		if member {
-			uid = m.uid
+		if uid, e = ch.mayPostLocked(who, force); e == nil {
+			ch.postLocked(who, uid, msg)
 		}
-		ch.pushLocked(wire.PushChannelMsg, wire.ChannelMsg{Channel: ch.name, From: who.account, UID: uid, Msg: msg})
 	})
 	if err != nil {
 		return internal(err)
 	}
 	return e
+}
+
+// chSendSettled is chSend in a cluster, where the channel's shard may have
+// just come here and be settling (settle.go): whether who may send is
+// decided now, as if the message went at once, and it is published once
+// the shard has settled; elsewhere runs instead when the shard moved on
+// meanwhile.
+func (n *Node) chSendSettled(app, channel string, who memberRef, msg string, force bool, done func(*wire.Error), elsewhere func()) {
+	if n.peers == nil || !n.isSettling(app, channel) {
+		done(n.chSend(app, channel, who, msg, force))
+		return
+	}
+	var uid uint32
+	var e *wire.Error
+	if err := n.withChannel(app, channel, func(ch *Channel) { uid, e = ch.mayPostLocked(who, force) }); err != nil {
+		e = internal(err)
+	}
+	if e != nil {
+		done(e)
+		return
+	}
+	n.afterSettle(app, channel, func(here bool) {
+		if !here {
+			elsewhere()
+			return
+		}
+		if err := n.withChannel(app, channel, func(ch *Channel) { ch.postLocked(who, uid, msg) }); err != nil {
+			done(internal(err))
+			return
+		}
+		done(nil)
+	})
+}
+
+// mayPostLocked says whether who may send a message to the channel now
+// (and takes it from the channel's rate), and with which uid.
+func (ch *Channel) mayPostLocked(who memberRef, force bool) (uint32, *wire.Error) {
+	m, member := ch.members[who.account]
+	if member && !m.is(who) {
+		member = false
+	}
+	if !force && !member {
+		return 0, wire.Errf(wire.SendMessageOther, "not in channel %s (join it, or use MessageChannelSendForce)", ch.name)
+	}
+	if !ch.allowMessageLocked() {
+		return 0, wire.Errf(wire.SendMessageOther, "rate limited: channel %s allows %d messages per second", ch.name, ch.intAttr(wire.AttrSendMsgLimit, ch.node.cfg.ChannelRate))
+	}
+	if !member {
+		return 0, nil
+	}
+	return m.uid, nil
+}
+
+func (ch *Channel) postLocked(who memberRef, uid uint32, msg string) {
+	ch.pushLocked(wire.PushChannelMsg, wire.ChannelMsg{Channel: ch.name, From: who.account, UID: uid, Msg: msg})
 }
 
 const opPeerEnqueue = 'P'

@@ -385,13 +385,9 @@ func init() {
 			answer(nil, e)
 			return
 		}
-		n.afterSettle(app, p.Channel, func(here bool) {
-			if !here {
-				answer(nil, errNotHere) // the shard moved on while it settled: asked again there
-				return
-			}
-			answer(nil, n.chSend(app, p.Channel, p.Who.at(from), p.Msg, p.Force))
-		})
+		n.chSendSettled(app, p.Channel, p.Who.at(from), p.Msg, p.Force,
+			func(e *wire.Error) { answer(nil, e) },
+			func() { answer(nil, errNotHere) }) // the shard moved on while it settled: asked again there
 	}
 	remoteOps[opChanCount] = func(n *Node, from, app string, b []byte, answer func(any, *wire.Error)) {
 		var p chReq

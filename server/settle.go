@@ -76,6 +76,14 @@ func (n *Node) afterSettle(app, name string, fn func(here bool)) {
 	fn(n.serves(k))
 }
 
+// isSettling says whether the shard of (app, name) holds its messages now.
+func (n *Node) isSettling(app, name string) bool {
+	k := shardOf(app, name, n.peers.Shards())
+	n.settling.mu.Lock()
+	defer n.settling.mu.Unlock()
+	return n.settling.shards[k] != nil
+}
+
 func (n *Node) serves(k int) bool {
 	_, local := n.peers.Owner(k)
 	return local && n.peers.Store(k) != nil
