@@ -396,6 +396,42 @@ func TestClusterDeadNodePresenceEnds(t *testing.T) {
 	watcher.wait(t, "OnQueryUserStatusResult("+bob.account+",0)")
 }
 
+// The node serving __agora_user_online dies, and with it an account logged
+// in there: the node that serves the channel next announces that logout,
+// to the watchers its move left in the channel. Every node knows who is
+// logged in where (present.go), so the dead node's knowledge is not needed.
+func TestClusterPresenceNodeDiesAndItsAccountsLogoutIsAnnounced(t *testing.T) {
+	fc := startFaultCluster(t, server.Config{})
+	dead := fc.owner(wire.ChannelUserOnline)
+	home := (dead + 1) % 3
+	watcher := fc.login(t, home, fc.nameOn(home, "watcher"))
+	watcher.join(t, wire.ChannelUserOnline)
+	bob := fc.login(t, dead, fc.nameOn(dead, "bob"))
+	waitSpecial(t, watcher, wire.ChannelUserOnline, "login", "", bob.account)
+	// carol logs in after bob, on the third node, which must hear of bob
+	// all the same should it serve the channel next.
+	third := (dead + 2) % 3
+	carol := fc.login(t, third, fc.nameOn(third, "carol"))
+	waitSpecial(t, watcher, wire.ChannelUserOnline, "login", "", carol.account)
+	fc.crash(dead)
+	bob.Destroy()
+	for {
+		s := string(watcher.waitWithin(t, "OnMessageChannelReceive("+wire.ChannelUserOnline+",,0,", jetStreamFailover))
+		if strings.Contains(s, `"account":"`+carol.account+`"`) {
+			t.Fatalf("carol, alive, was announced: %s", s)
+		}
+		if strings.Contains(s, `"account":"`+bob.account+`"`) {
+			if !strings.Contains(s, `"type":"logout"`) {
+				t.Fatalf("bob: %s", s)
+			}
+			break
+		}
+	}
+	fc.waitServed()
+	watcher.QueryUserStatus(bob.account)
+	watcher.wait(t, "OnQueryUserStatusResult("+bob.account+",0)")
+}
+
 // A node shut down (SIGTERM) hands its shards over at once: it releases
 // their leases and sends its clients away; they log in where their account
 // is served next without anyone waiting for the node timeout (a minute).

@@ -515,19 +515,12 @@ func (n *Node) announceHere(app, special, msg string) {
 type announceReq struct {
 	Channel string `json:"ch"`
 	Msg     string `json:"msg"`
-	// A login (Online) or logout of Account, on __agora_user_online: the
-	// node serving it notes who is online where (present.go).
-	Account string `json:"acct,omitempty"`
-	Online  bool   `json:"on,omitempty"`
 }
 
 func init() {
 	remoteOps[opAnnounce] = func(n *Node, from, app string, b []byte, answer func(any, *wire.Error)) {
 		var p announceReq
 		if e := decodeJSON(b, &p); e == nil {
-			if p.Account != "" {
-				n.present.note(from, key{app, p.Account}, p.Online)
-			}
 			n.announceHere(app, p.Channel, p.Msg)
 		}
 		answer(nil, nil)
@@ -555,7 +548,10 @@ var errNotServed = errors.New("not served by this node")
 // account's mailbox lock.
 func (n *Node) announceSession(app, account, what string) {
 	b, _ := jsonMarshal(presenceMsg(account, what))
-	n.announceAt(app, announceReq{Channel: wire.ChannelUserOnline, Msg: string(b), Account: account, Online: what == "login"})
+	n.announceAt(app, announceReq{Channel: wire.ChannelUserOnline, Msg: string(b)})
+	if n.peers != nil {
+		n.tellPresence(app, account, what == "login")
+	}
 }
 
 func presenceMsg(account, what string) map[string]any {

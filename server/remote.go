@@ -23,6 +23,7 @@ import (
 //	                          members here join it at the adopter, or where it is served next
 //	'e' session               a session ended (the calls bound to it end)
 //	'r' shard                 the sender's rejoins of the shard's channels are answered (settle.go)
+//	's' (app, account, in)…   logins and logouts on the sender (present.go)
 //
 // Requests run on the serving node on one worker per shard, in the order
 // they came (so a session's requests to one channel keep their order, and a
@@ -193,6 +194,8 @@ func (n *Node) PeerMessage(from string, rec []byte) {
 		err = n.onEnded(from, rec[1:])
 	case recSettled:
 		err = n.onSettled(from, rec[1:])
+	case recPresence:
+		err = n.onPresence(from, rec[1:])
 	default:
 		n.log.Warn("cluster: unknown record", "from", from, "kind", rec[0])
 	}
@@ -286,6 +289,9 @@ func (n *Node) PeerGone(node string) {
 // sweepRemote fails the requests whose answer is late (the janitor calls it).
 func (n *Node) sweepRemote(now time.Time) {
 	n.failPending(func(p *pending) bool { return now.After(p.deadline) }, "no answer from the server of the other party")
+	if n.peers != nil {
+		n.present.takePending(-1, n.peers.Shards(), now) // drops the stale ones
+	}
 }
 
 // failPending refuses, with a 1000 saying why, the requests to other nodes

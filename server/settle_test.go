@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,15 +16,62 @@ import (
 type onePeers struct {
 	others []string
 	st     store.Store
+
+	mu      sync.Mutex
+	moving  bool                // the shard has no server
+	records map[string][][]byte // sent, by node
 }
 
-func (p *onePeers) Self() string                 { return "me" }
-func (p *onePeers) Nodes() []string              { return p.others }
-func (p *onePeers) Shards() int                  { return 1 }
-func (p *onePeers) Owner(int) (string, bool)     { return "me", true }
-func (p *onePeers) URL(string) string            { return "" }
-func (p *onePeers) Store(int) store.Store        { return p.st }
-func (p *onePeers) Send(node string, rec []byte) {}
+func (p *onePeers) Self() string    { return "me" }
+func (p *onePeers) Nodes() []string { return p.others }
+func (p *onePeers) Shards() int     { return 1 }
+func (p *onePeers) URL(string) string {
+	return ""
+}
+
+func (p *onePeers) Owner(int) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.moving {
+		return "", false
+	}
+	return "me", true
+}
+
+func (p *onePeers) Store(k int) store.Store {
+	if _, local := p.Owner(k); !local {
+		return nil
+	}
+	return p.st
+}
+
+func (p *onePeers) Send(node string, rec []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.records == nil {
+		p.records = make(map[string][][]byte)
+	}
+	p.records[node] = append(p.records[node], append([]byte(nil), rec...))
+}
+
+func (p *onePeers) setMoving(on bool) {
+	p.mu.Lock()
+	p.moving = on
+	p.mu.Unlock()
+}
+
+// sent are the records of kind sent to node.
+func (p *onePeers) sent(node string, kind byte) [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out [][]byte
+	for _, r := range p.records[node] {
+		if r[0] == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 func settledRecord() []byte { return binary.AppendUvarint([]byte{recSettled}, 0) }
 
@@ -31,11 +79,16 @@ func settledRecord() []byte { return binary.AppendUvarint([]byte{recSettled}, 0)
 // after its last server died: the shard's channel messages are held until
 // this node and "other" say they have rejoined their members.
 func settleNode(t *testing.T) (*Node, string) {
+	n, url, _ := settleNodePeers(t)
+	return n, url
+}
+
+func settleNodePeers(t *testing.T) (*Node, string, *onePeers) {
 	t.Helper()
 	st := store.Memory()
 	p := &onePeers{others: []string{"other"}, st: st}
 	n, url := testNode(t, Config{Store: st, Peers: p})
-	return n, url
+	return n, url, p
 }
 
 func heldMessages(n *Node) int {
@@ -103,9 +156,10 @@ func TestSettlingShardHoldsChannelMessagesUntilEveryNodeRejoined(t *testing.T) {
 	}
 }
 
-// A node that never says it is done (it is overloaded, or its word was
-// lost) holds the messages for settleWait only.
-func TestSettlingShardReleasesItsMessagesAfterSettleWait(t *testing.T) {
+// aliceInSettlingRoom: alice is in "room" when its shard comes to the node,
+// which then has rejoined its own members; the other node has not said so.
+func aliceInSettlingRoom(t *testing.T) (*Node, *raw) {
+	t.Helper()
 	n, url := settleNode(t)
 	alice := dialRaw(t, url)
 	alice.login("app", "alice")
@@ -114,6 +168,13 @@ func TestSettlingShardReleasesItsMessagesAfterSettleWait(t *testing.T) {
 	}
 	n.ShardGained(0, n.peers.Store(0))
 	n.PeerMessage("me", settledRecord())
+	return n, alice
+}
+
+// A node that never says it is done (it is overloaded, or its word was
+// lost) holds the messages for settleWait only.
+func TestSettlingShardReleasesItsMessagesAfterSettleWait(t *testing.T) {
+	n, alice := aliceInSettlingRoom(t)
 	start := time.Now()
 	if f := alice.call(wire.OpChannelSend, wire.ChannelSendReq{Channel: "room", Msg: "late"}); f.Err != nil {
 		t.Fatalf("the held message failed: %v", f.Err)
@@ -129,14 +190,7 @@ func TestSettlingShardReleasesItsMessagesAfterSettleWait(t *testing.T) {
 
 // A node that is gone counts as done.
 func TestSettlingShardDoesNotWaitForAGoneNode(t *testing.T) {
-	n, url := settleNode(t)
-	alice := dialRaw(t, url)
-	alice.login("app", "alice")
-	if f := alice.call(wire.OpChannelJoin, wire.ChannelReq{Channel: "room"}); f.Err != nil {
-		t.Fatalf("join: %v", f.Err)
-	}
-	n.ShardGained(0, n.peers.Store(0))
-	n.PeerMessage("me", settledRecord())
+	n, alice := aliceInSettlingRoom(t)
 	n.PeerGone("other")
 	if f := alice.call(wire.OpChannelSend, wire.ChannelSendReq{Channel: "room", Msg: "m"}); f.Err != nil {
 		t.Fatalf("send: %v", f.Err)

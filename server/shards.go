@@ -33,6 +33,7 @@ const handOverWait = 2 * time.Second
 // get their TTL from now (their members, if any are left, join again).
 func (n *Node) ShardGained(k int, st store.Store) {
 	n.holdShard(k)
+	n.announcePending(k)
 	for _, a := range n.adoptions.take(k, n.peers.Shards()) {
 		n.adoptChannel(a.app, a.req, st)
 	}
@@ -92,7 +93,6 @@ func (n *Node) ShardLost(k int, to string) {
 	n.handOver(chans, to)
 	n.dropShardHold(k)
 	n.failPendingInvites(k)
-	n.present.forget(k, shards)
 }
 
 // adoptReq is a channel handed over: what its next server needs to go on

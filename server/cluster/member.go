@@ -474,6 +474,7 @@ func (m *Member) onBeat(msg *nats.Msg) {
 	}
 	now := time.Now()
 	var gone []string
+	joined := false
 	m.mu.Lock()
 	if b.Bye {
 		if _, ok := m.peers[b.Relay]; ok {
@@ -484,6 +485,7 @@ func (m *Member) onBeat(msg *nats.Msg) {
 		if p == nil {
 			p = &peer{relay: b.Relay, node: b.Node, since: now}
 			m.peers[b.Relay] = p
+			joined = true
 			// The same node in a new life: the old one is gone.
 			for r, q := range m.peers {
 				if r != b.Relay && q.node == b.Node {
@@ -511,6 +513,9 @@ func (m *Member) onBeat(msg *nats.Msg) {
 	}
 	for _, r := range gone {
 		m.peerGone(r)
+	}
+	if joined {
+		m.node.PeerJoined(b.Relay) // it learns who is logged in here
 	}
 	m.rebuildRoutes()
 }
